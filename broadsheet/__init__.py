@@ -1,0 +1,3 @@
+"""Broadsheet: a static-site news reader generator."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,114 @@
+"""Command-line parsing only: each subcommand calls one function."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from broadsheet import __version__
+from broadsheet.builder import BuildOptions, BuildResult, build
+from broadsheet.config import SiteConfig, load_config
+from broadsheet.errors import BroadsheetError, BuildFailed
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="broadsheet", description="Static-site news reader generator.")
+    parser.add_argument("--version", action="version", version=f"broadsheet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build the site from content/ into site/")
+    _site_options(b)
+    b.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
+    b.add_argument("--keep-going", action="store_true", help="build what can be built; report failures at the end")
+    b.add_argument("--quiet", "-q", action="store_true", help="print only errors and the summary line")
+
+    i = sub.add_parser("import", help="import raw articles (.txt) into content/")
+    i.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a file or a folder of .txt files")
+    i.add_argument("--content", type=Path, help="content folder (default: from site.toml, else content/)")
+    i.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
+    i.add_argument("--date", type=_date, help="publication date for articles whose text has none")
+    return parser
+
+
+def _site_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--content", type=Path, help="content folder (default: content/)")
+    p.add_argument("--output", type=Path, help="output folder (default: site/)")
+    p.add_argument("--templates", type=Path, help="templates folder (default: templates/)")
+    p.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
+    p.add_argument("--base-url", help="override base_url, e.g. https://example.org/news/")
+
+
+def _progress_printer(quiet: bool):  # noqa: ANN202 - a Progress callable
+    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        return lambda stage, done, total: None
+
+    def show(stage: str, done: int, total: int) -> None:
+        sys.stderr.write(f"\r{stage}: {done}/{total} articles")
+        sys.stderr.flush()
+        if done == total:
+            sys.stderr.write("\r\033[K")
+
+    return show
+
+
+def _summary(result: BuildResult) -> str:
+    s = result.stats
+    state = f"{s.written} written, {s.unchanged} unchanged, {s.removed} removed"
+    return f"built {result.articles} articles into {s.files} files ({state}) in {result.seconds:.2f}s"
+
+
+def run_build(args: argparse.Namespace) -> int:
+    config: SiteConfig = load_config(args.config)
+    options = BuildOptions(
+        content_dir=args.content, output_dir=args.output, templates_dir=args.templates,
+        base_url=args.base_url, drafts=args.drafts, keep_going=args.keep_going,
+    )
+    try:
+        result = build(config, options, progress=_progress_printer(args.quiet))
+    except BuildFailed as failed:
+        for error in failed.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(f"build failed: {len(failed.errors)} error(s); site/ left unchanged "
+              "(use --keep-going to build the rest)", file=sys.stderr)
+        return 1
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(_summary(result))
+    if result.errors:
+        print(f"{len(result.errors)} file(s) failed and were left out", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from broadsheet.ingest.importer import import_paths
+
+    config = load_config(args.config)
+    content = args.content or config.path("content_dir")
+    return import_paths(args.paths, content, date=args.date, tag_aliases=config.tag_aliases)
+
+
+COMMANDS = {"build": run_build, "import": run_import}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BroadsheetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,160 @@
+"""content/ -> Site, in two phases: parse every file on its own, then build the indexes."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.frontmatter import MAX_FILE_BYTES, parse_article
+from broadsheet.model import Article, Period, Site, Term
+from broadsheet.urls import slugify
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    rel: str  # posix path relative to the content folder
+    path: Path
+
+
+def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(Markdown files, other files) under content_dir, sorted; links leading outside are skipped."""
+    root = content_dir.resolve()
+    markdown: list[SourceFile] = []
+    assets: list[SourceFile] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _inside(root, Path(folder, d)))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = Path(folder, name)
+            if not _inside(root, path):
+                continue  # a symlink out of content/ must not publish files from elsewhere
+            rel = path.relative_to(root).as_posix()
+            (markdown if name.endswith(".md") else assets).append(SourceFile(rel, path))
+    return markdown, assets
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def read_article(source: SourceFile, tz: ZoneInfo) -> Article:
+    """Read and parse one content file; every problem becomes a BroadsheetError naming it."""
+    size = source.path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BroadsheetError(
+            f"file is {size / 1e6:.1f} MB; articles over {MAX_FILE_BYTES / 1e6:.0f} MB are refused",
+            path=source.rel,
+        )
+    data = source.path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BroadsheetError(f"not valid UTF-8 (byte {data[exc.start]:#04x})", path=source.rel, line=line) from None
+    if not text.strip():
+        raise BroadsheetError("empty file", path=source.rel)
+    return parse_article(text.replace("\r\n", "\n"), source.rel, tz)
+
+
+def load_articles(
+    sources: Iterable[SourceFile],
+    tz: ZoneInfo,
+    *,
+    reader: Callable[[SourceFile, ZoneInfo], Article] = read_article,
+) -> tuple[list[Article], list[BroadsheetError]]:
+    articles: list[Article] = []
+    errors: list[BroadsheetError] = []
+    for source in sources:
+        try:
+            articles.append(reader(source, tz))
+        except BroadsheetError as exc:
+            errors.append(exc)
+        except OSError as exc:
+            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
+    return articles, errors
+
+
+def sort_key(article: Article) -> tuple:
+    return (article.date, article.slug, article.path)
+
+
+def build_site(
+    articles: Iterable[Article], *, drafts: bool = False, assets: Iterable[str] = ()
+) -> tuple[Site, list[BroadsheetError]]:
+    """Index parsed articles. Two articles claiming one URL are both reported and both left out."""
+    chosen = [a for a in articles if drafts or not a.draft]
+    by_url: dict[str, list[Article]] = defaultdict(list)
+    for article in chosen:
+        by_url[article.url].append(article)
+    errors: list[BroadsheetError] = []
+    published: list[Article] = []
+    for url, claims in by_url.items():
+        if len(claims) == 1:
+            published.append(claims[0])
+            continue
+        names = ", ".join(sorted(a.path for a in claims))
+        for article in sorted(claims, key=lambda a: a.path):
+            errors.append(
+                BroadsheetError(f"URL /{url} is claimed by more than one article ({names}); "
+                                "give one of them a different `slug:`", path=article.path)
+            )
+    published.sort(key=sort_key, reverse=True)
+    ordered = tuple(published)
+    site = Site(
+        articles=ordered,
+        tags=_terms("tags", ordered, lambda a: a.tags),
+        sources=_terms("sources", ordered, lambda a: (a.source,) if a.source else ()),
+        authors=_terms("authors", ordered, lambda a: a.authors),
+        years=_periods(ordered, lambda a: (a.date.year, None, None)),
+        months=_periods(ordered, lambda a: (a.date.year, a.date.month, None)),
+        days=_periods(ordered, lambda a: (a.date.year, a.date.month, a.date.day)),
+        assets=tuple(sorted(assets)),
+    )
+    return site, errors
+
+
+def _terms(kind: str, articles: tuple[Article, ...], names_of: Callable[[Article], Iterable[str]]) -> tuple[Term, ...]:
+    """Group by slug; the display name is the most used spelling (ties: alphabetical)."""
+    members: dict[str, list[Article]] = defaultdict(list)
+    spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for article in articles:
+        seen: set[str] = set()
+        for name in names_of(article):
+            slug = slugify(name, fallback=kind.rstrip("s"))
+            spellings[slug][name] += 1
+            if slug not in seen:
+                seen.add(slug)
+                members[slug].append(article)
+    terms = [
+        Term(kind, slug, min(spellings[slug].items(), key=lambda kv: (-kv[1], kv[0]))[0], tuple(found))
+        for slug, found in members.items()
+    ]
+    return tuple(sorted(terms, key=lambda t: t.slug))
+
+
+def _periods(articles: tuple[Article, ...], key_of: Callable[[Article], tuple]) -> tuple[Period, ...]:
+    """Periods newest first, each with its articles newest first."""
+    groups: dict[tuple, list[Article]] = defaultdict(list)
+    for article in articles:
+        groups[key_of(article)].append(article)
+    return tuple(Period(y, m, d, tuple(found)) for (y, m, d), found in sorted(groups.items(), key=lambda kv: (
+        kv[0][0], kv[0][1] or 0, kv[0][2] or 0), reverse=True))
+
+
+def load_site(content_dir: Path, tz: ZoneInfo, *, drafts: bool = False) -> tuple[Site, list[BroadsheetError]]:
+    """Scan, parse and index content_dir. Returns the site and every input error found."""
+    if not content_dir.is_dir():
+        raise BroadsheetError("content folder not found", path=str(content_dir))
+    markdown, assets = scan(content_dir)
+    articles, errors = load_articles(markdown, tz)
+    site, index_errors = build_site(articles, drafts=drafts, assets=(a.rel for a in assets))
+    return site, errors + index_errors

@@ -1,0 +1,96 @@
+"""Markdown -> safe HTML, plus the plain-text facts pages need (summary, word count).
+
+markdown-it-py runs with raw HTML off, so HTML in an article is shown as text; links may only
+use http, https, mailto or relative URLs; nh3 then cleans the result against an allowlist as a
+second, independent line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import unescape
+from urllib.parse import unquote
+
+import nh3
+from markdown_it import MarkdownIt
+
+SAFE_SCHEMES = {"http", "https", "mailto"}
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+# Browsers ignore these inside a scheme ("java\tscript:"), so they must not hide one from us.
+_IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_TAGS = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRS = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start"},
+    "th": {"style"},
+    "td": {"style"},
+}
+
+
+def is_safe_url(url: str) -> bool:
+    """True for http(s), mailto and scheme-less (relative) URLs."""
+    cleaned = _IGNORED_IN_URL.sub("", unquote(unescape(url)))
+    match = _SCHEME.match(cleaned)
+    return match is None or match.group(1).lower() in SAFE_SCHEMES
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str  # plain text of the body, whitespace folded
+    words: int
+    first_paragraph: str
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    # One parser per process: building the rule chains costs more than a short article.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = is_safe_url  # type: ignore[method-assign]
+    return md
+
+
+def _clean(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRS,
+        url_schemes=SAFE_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        filter_style_properties={"text-align"},
+    )
+
+
+def render_markdown(source: str) -> Rendered:
+    """Render an article body. Headings shift down so the article title stays the only <h1>."""
+    md = _parser()
+    env: dict = {}
+    tokens = md.parse(source, env)
+    for token in tokens:
+        if token.tag == "h1":
+            token.tag = "h2"
+    html = _clean(md.renderer.render(tokens, md.options, env))
+    text = _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
+    first = re.search(r"<p>(.*?)</p>", html, re.S)
+    first_text = _SPACE.sub(" ", unescape(_TAGS.sub("", first.group(1)))).strip() if first else ""
+    return Rendered(html=html, text=text, words=len(text.split()), first_paragraph=first_text)
+
+
+def summarise(text: str, limit: int = 240) -> str:
+    """A plain-text summary of at most `limit` characters, cut at a word boundary."""
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—-")
+    return cut + "…"

@@ -1,0 +1,115 @@
+"""The content model: plain frozen dataclasses, built once by `load` and only read afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str | None = None
+    alt: str | None = None
+    caption: str | None = None
+    credit: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Article:
+    """One content file, typed. `path` is the file's path relative to the content folder.
+
+    Compared and hashed by identity: a site holds each article once, and `extra` is a dict."""
+
+    path: str
+    title: str
+    date: datetime  # aware, in the site's timezone
+    has_time: bool
+    slug: str
+    body: str
+    digest: str  # hash of the whole file: the cache key for everything derived from it
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    distributor: str | None = None
+    copyright: str | None = None
+    dateline: str | None = None
+    language: str | None = None
+    image: Image | None = None
+    summary: str | None = None
+    title_prefix: str | None = None
+    editor_note: str | None = None
+    correction: str | None = None
+    original_url: str | None = None
+    draft: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def day(self) -> date:
+        return self.date.date()
+
+    @property
+    def url(self) -> str:
+        """Site-relative URL path, without leading slash."""
+        d = self.date
+        return f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A tag, source or author: a named group of articles (newest first)."""
+
+    kind: str  # "tags" | "sources" | "authors"
+    slug: str
+    name: str
+    articles: tuple[Article, ...]
+
+    @property
+    def url(self) -> str:
+        return f"{self.kind}/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A year, month or day that has articles (newest first)."""
+
+    year: int
+    month: int | None
+    day: int | None
+    articles: tuple[Article, ...]
+
+    @property
+    def kind(self) -> str:
+        return "day" if self.day else "month" if self.month else "year"
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.year, self.month or 0, self.day or 0)
+
+    @property
+    def url(self) -> str:
+        parts = [f"{self.year:04d}"]
+        if self.month:
+            parts.append(f"{self.month:02d}")
+        if self.day:
+            parts.append(f"{self.day:02d}")
+        return "/".join(parts) + "/"
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.month or 1, self.day or 1)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the renderer needs, indexed. Articles are newest first."""
+
+    articles: tuple[Article, ...]
+    tags: tuple[Term, ...]
+    sources: tuple[Term, ...]
+    authors: tuple[Term, ...]
+    years: tuple[Period, ...]
+    months: tuple[Period, ...]
+    days: tuple[Period, ...]
+    assets: tuple[str, ...] = ()  # non-Markdown files in content/, copied as they are

@@ -1,0 +1,151 @@
+"""Site model -> the list of pages to render: what each page is, where it lives, what it shows.
+
+A `Page` is a URL, a template name and the values the template needs. Nothing here renders or
+writes; virtual pages (tag, date and paginated lists) follow the same URL rules as articles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from broadsheet.config import SiteConfig
+from broadsheet.model import Article, Period, Site, Term
+from broadsheet.urls import page_url
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # site-relative, "" for the front page
+    template: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    number: int
+    total: int
+    base: str
+
+    @property
+    def prev_url(self) -> str | None:
+        return page_url(self.base, self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return page_url(self.base, self.number + 1) if self.number < self.total else None
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    day: date
+    url: str
+    articles: tuple[Article, ...]
+
+
+def day_label(day: date) -> str:
+    return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+def period_label(period: Period) -> str:
+    start = period.start
+    if period.kind == "day":
+        return day_label(start)
+    return f"{start:%B %Y}" if period.kind == "month" else str(start.year)
+
+
+def group_by_day(articles: Sequence[Article]) -> list[DayGroup]:
+    groups: list[DayGroup] = []
+    for article in articles:
+        if groups and groups[-1].day == article.day:
+            groups[-1] = DayGroup(article.day, groups[-1].url, groups[-1].articles + (article,))
+        else:
+            d = article.day
+            groups.append(DayGroup(d, f"{d.year:04d}/{d.month:02d}/{d.day:02d}/", (article,)))
+    return groups
+
+
+def paginate(articles: Sequence[Article], base: str, size: int) -> Iterator[tuple[Pagination, Sequence[Article]]]:
+    total = max(1, -(-len(articles) // size))
+    for number in range(1, total + 1):
+        yield Pagination(number, total, base), articles[(number - 1) * size : number * size]
+
+
+def related(article: Article, site_tags: dict[str, Term], count: int, tag_slugs: tuple[str, ...]) -> list[Article]:
+    """Articles sharing most tags with `article`; ties go to the newer one, then the URL."""
+    if count == 0:
+        return []
+    shared: Counter[Article] = Counter()
+    for slug in tag_slugs:
+        for other in site_tags[slug].articles:
+            if other is not article:
+                shared[other] += 1
+    ranked = sorted(shared.items(), key=lambda kv: (-kv[1], -kv[0].date.timestamp(), kv[0].url))
+    return [other for other, _ in ranked[:count]]
+
+
+def list_pages(
+    articles: Sequence[Article], base: str, size: int, template: str, **context: Any
+) -> Iterator[Page]:
+    for pagination, chunk in paginate(articles, base, size):
+        yield Page(
+            page_url(base, pagination.number),
+            template,
+            {**context, "groups": group_by_day(chunk), "pagination": pagination, "count": len(articles)},
+        )
+
+
+def _neighbours(periods: Sequence[Period]) -> Iterator[tuple[Period, Period | None, Period | None]]:
+    """Each period with the next-older and next-newer period that has articles."""
+    for i, period in enumerate(periods):
+        newer = periods[i - 1] if i > 0 else None
+        older = periods[i + 1] if i + 1 < len(periods) else None
+        yield period, older, newer
+
+
+def plan_pages(site: Site, config: SiteConfig, tag_slugs: dict[str, tuple[str, ...]]) -> Iterator[Page]:
+    """Every HTML page of the site. `tag_slugs` maps article path -> its tag slugs."""
+    tags_by_slug = {t.slug: t for t in site.tags}
+    articles = site.articles
+    for i, article in enumerate(articles):
+        yield Page(
+            article.url,
+            "article.html",
+            {
+                "article": article,
+                "newer": articles[i - 1] if i > 0 else None,
+                "older": articles[i + 1] if i + 1 < len(articles) else None,
+                "related": related(article, tags_by_slug, config.related_count, tag_slugs[article.path]),
+            },
+        )
+
+    yield from list_pages(articles, "", config.page_size, "list.html", kind="front", title=config.title,
+                          feed="feed.xml")
+
+    for kind, terms, label in (("tags", site.tags, "Tag"), ("sources", site.sources, "Source"),
+                               ("authors", site.authors, "Author")):
+        yield Page(f"{kind}/", "terms.html", {"kind": kind, "terms": terms, "title": f"{label}s"})
+        for term in terms:
+            yield from list_pages(
+                term.articles, term.url, config.page_size, "list.html", kind=kind[:-1], term=term,
+                title=term.name, label=label, feed=f"{term.url}feed.xml" if kind == "tags" else None,
+            )
+
+    for periods in (site.years, site.months):
+        for period, older, newer in _neighbours(periods):
+            children = [p for p in (site.months if period.kind == "year" else site.days)
+                        if (p.year, p.month if period.month else None) == (period.year, period.month)]
+            yield Page(period.url, "period.html",
+                       {"period": period, "older": older, "newer": newer, "children": children})
+    for period, older, newer in _neighbours(site.days):
+        yield Page(period.url, "list.html", {
+            "kind": "day", "title": day_label(period.start), "period": period, "older": older,
+            "newer": newer, "groups": group_by_day(period.articles), "count": len(period.articles),
+            "pagination": Pagination(1, 1, period.url), "feed": None,
+        })
+
+    yield Page("archive/", "archive.html", {"years": site.years, "months": site.months, "title": "Archive"})
+    yield Page("404.html", "404.html", {"title": "Page not found"})

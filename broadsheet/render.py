@@ -1,0 +1,185 @@
+"""Site + templates -> Output objects. Never writes a file.
+
+Templates get typed objects (Article, Term, Period) plus small helpers; content is only ever
+passed as data, never compiled as a template, and Jinja autoescaping is on for HTML and XML.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from markupsafe import Markup
+
+from broadsheet import feeds
+from broadsheet.config import SiteConfig
+from broadsheet.errors import BroadsheetError
+from broadsheet.markdown import Rendered, is_safe_url, summarise
+from broadsheet.model import Article, Site
+from broadsheet.pages import Page, day_label, period_label, plan_pages
+from broadsheet.urls import output_path, slugify
+
+WORDS_PER_MINUTE = 230
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site: bytes to write, or a source file to copy."""
+
+    path: str  # relative to the output folder, posix
+    data: bytes | None = None
+    source: Path | None = None
+
+
+def json_ld(value: Any) -> Markup:
+    """JSON for a <script type="application/ld+json"> block that no string in it can close."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)  # noqa: S704 - every markup character is escaped above
+
+
+def make_environment(templates_dir: Path) -> Environment:
+    if not templates_dir.is_dir():
+        raise BroadsheetError("templates folder not found", path=str(templates_dir))
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["day_label"] = day_label
+    env.filters["json_ld"] = json_ld
+    env.filters["period_label"] = period_label
+    env.filters["slug"] = slugify
+    env.tests["safe_url"] = is_safe_url
+    return env
+
+
+class Renderer:
+    """Renders pages of one site with one template environment (loaded and compiled once)."""
+
+    def __init__(self, site: Site, config: SiteConfig, rendered: Mapping[str, Rendered], env: Environment) -> None:
+        self.site = site
+        self.config = config
+        self.rendered = rendered
+        self.env = env
+        base = config.base_path
+        env.globals.update(
+            site={
+                "title": config.title,
+                "description": config.description,
+                "language": config.language,
+                "url": config.site_url,
+                "base": base,
+                "has_sources": bool(site.sources),
+                "has_authors": bool(site.authors),
+            },
+            url=lambda rel: base + rel,
+            abs_url=lambda rel: config.site_url + rel,
+            body=self.body,
+            summary=self.summary,
+            reading_minutes=self.reading_minutes,
+            tag_links=self.tag_links,
+            image_src=self.image_src,
+            article_ld=self.article_ld,
+            iso=self.iso,
+        )
+
+    # --- helpers templates call -------------------------------------------------------------
+    def body(self, article: Article) -> Markup:
+        return Markup(self.rendered[article.path].html)  # noqa: S704 - sanitised by markdown.render_markdown
+
+    def summary(self, article: Article) -> str:
+        return article.summary or summarise(self.rendered[article.path].first_paragraph)
+
+    def reading_minutes(self, article: Article) -> int:
+        return max(1, round(self.rendered[article.path].words / WORDS_PER_MINUTE))
+
+    def tag_links(self, article: Article) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for name in article.tags:
+            seen.setdefault(slugify(name, fallback="tag"), name)
+        return [(name, f"tags/{slug}/") for slug, name in seen.items()]
+
+    def image_src(self, src: str | None) -> str | None:
+        """Image URLs: site-root paths get the base path; unsafe schemes are dropped."""
+        if not src or not is_safe_url(src):
+            return None
+        return self.config.base_path + src.lstrip("/") if src.startswith("/") and not src.startswith("//") else src
+
+    def iso(self, article: Article) -> str:
+        return article.date.isoformat() if article.has_time else article.day.isoformat()
+
+    def article_ld(self, article: Article) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "datePublished": self.iso(article),
+            "mainEntityOfPage": self.config.site_url + article.url,
+            "url": self.config.site_url + article.url,
+            "description": self.summary(article),
+        }
+        if article.authors:
+            data["author"] = [{"@type": "Person", "name": name} for name in article.authors]
+        if article.source:
+            data["publisher"] = {"@type": "Organization", "name": article.source}
+        if article.tags:
+            data["keywords"] = list(article.tags)
+        if article.language:
+            data["inLanguage"] = article.language
+        if article.copyright:
+            data["copyrightNotice"] = article.copyright
+        src = self.image_src(article.image.src) if article.image else None
+        if src:
+            data["image"] = src if "://" in src else self.config.site_url + src.removeprefix(self.config.base_path)
+        return data
+
+    # --- rendering ------------------------------------------------------------------------------
+    def render_page(self, page: Page) -> Output:
+        try:
+            template = self.env.get_template(page.template)
+            html = template.render(page=page, **page.context)
+        except TemplateError as exc:
+            raise _template_error(exc, page) from exc
+        return Output(output_path(page.url), html.encode("utf-8"))
+
+    def pages(self) -> Iterator[Page]:
+        slugs = {a.path: tuple(dict.fromkeys(slugify(t, fallback="tag") for t in a.tags)) for a in self.site.articles}
+        return plan_pages(self.site, self.config, slugs)
+
+
+def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
+    name = getattr(exc, "filename", None) or page.template
+    line = getattr(exc, "lineno", None)
+    return BroadsheetError(f"template error while rendering /{page.url}: {exc}", path=name, line=line)
+
+
+def render_site(
+    site: Site, config: SiteConfig, rendered: Mapping[str, Rendered], templates_dir: Path, content_dir: Path,
+    *, build_time: datetime | None = None,
+) -> Iterator[Output]:
+    """Every output file of the site, in a stable order."""
+    renderer = Renderer(site, config, rendered, make_environment(templates_dir))
+    page_urls: list[str] = []
+    for page in renderer.pages():
+        yield renderer.render_page(page)
+        if page.url != "404.html":
+            page_urls.append(page.url)
+    yield from feeds.site_feeds(site, config, renderer, updated=build_time)
+    yield Output("sitemap.xml", feeds.sitemap(config, page_urls, site))
+    yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
+    static = templates_dir / "static"
+    if static.is_dir():
+        for path in sorted(p for p in static.rglob("*") if p.is_file()):
+            yield Output("static/" + path.relative_to(static).as_posix(), source=path)
+    for rel in site.assets:
+        yield Output(rel, source=content_dir / rel)

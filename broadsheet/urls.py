@@ -1,0 +1,61 @@
+"""The only place that knows URL and output-path rules.
+
+Every URL is built from slugs made here, so no content can name a path outside the output
+folder: a slug is a single path segment of lower-case letters, digits and hyphens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from posixpath import normpath
+
+MAX_SLUG = 80
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
+_NOT_WORD = re.compile(r"[^\w]+")
+_UNDERSCORES = re.compile(r"_+")
+
+
+def slugify(text: str, *, fallback: str = "item") -> str:
+    """A safe, readable URL segment for `text`; never empty, never `.`/`..`, never a reserved name.
+
+    Letters are folded to ASCII where Unicode allows (Köln -> koln); scripts with no ASCII
+    form (Greek, Cyrillic) keep their letters, lower-cased, so their slugs stay readable.
+    """
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = unicodedata.normalize("NFKC", folded).lower()
+    slug = _NOT_WORD.sub("-", _UNDERSCORES.sub("-", folded)).strip("-")
+    slug = re.sub(r"-{2,}", "-", slug)
+    if len(slug) > MAX_SLUG:
+        slug = slug[:MAX_SLUG].rstrip("-")
+    if not slug:
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        slug = f"{fallback}-{digest}"
+    if slug in _WINDOWS_RESERVED:
+        slug += "-"
+    return slug
+
+
+def href(base_path: str, rel: str) -> str:
+    """Root-relative link for a site-relative URL (base_path always ends with '/')."""
+    return base_path + rel
+
+
+def absolute(site_url: str, rel: str) -> str:
+    return site_url + rel
+
+
+def output_path(rel: str) -> str:
+    """File path (relative to the output folder) for a site-relative URL: pretty URLs get index.html."""
+    path = rel + "index.html" if rel == "" or rel.endswith("/") else rel
+    checked = normpath(path)
+    if checked.startswith(("/", "../")) or checked == ".." or "\\" in checked or "\0" in checked:
+        raise ValueError(f"unsafe output path {rel!r}")
+    return checked
+
+
+def page_url(base: str, page: int) -> str:
+    """URL of page `page` (1-based) of a paginated list living at `base`."""
+    return base if page == 1 else f"{base}page/{page}/"

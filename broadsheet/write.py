@@ -1,0 +1,178 @@
+"""The only module that touches the output folder.
+
+A build is written into a fresh staging folder beside the output and then swapped in with one
+atomic rename, so a reader (or a killed build) sees either the old site or the new one, never a
+mix. Files whose bytes did not change are hard-linked from the old tree rather than rewritten,
+keeping their modification times, so deploys and servers see only what changed. A manifest of
+what Broadsheet wrote marks the folder as ours; a folder without one is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.render import Output
+
+MANIFEST = ".broadsheet-manifest.json"
+_MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    files: int
+    written: int
+    unchanged: int
+    removed: int
+    swapped: bool
+
+
+def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> Path:
+    """Refuse output folders whose replacement would destroy something that is not ours."""
+    output = output.resolve()
+    forbidden = {Path("/"), Path.home().resolve(), project_root.resolve()}
+    if output in forbidden or output == output.anchor:
+        raise BroadsheetError("refusing to build into this folder: it is not a build output folder", path=str(output))
+    content = content_dir.resolve()
+    if content.is_relative_to(output):
+        raise BroadsheetError(f"refusing to build here: the output folder contains the content folder {content}",
+                              path=str(output))
+    if output.exists() and not output.is_dir():
+        raise BroadsheetError("output path exists and is not a folder", path=str(output))
+    if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
+        raise BroadsheetError(
+            "output folder is not empty and was not made by Broadsheet (no manifest); "
+            "refusing to replace it — choose another --output or empty it yourself",
+            path=str(output),
+        )
+    return output
+
+
+@contextlib.contextmanager
+def build_lock(output: Path) -> Iterator[None]:
+    """One build per output folder at a time (advisory lock beside the folder)."""
+    lock_path = output.parent / f".{output.name}.lock"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BroadsheetError("another build of this site is running (lock held)", path=str(lock_path)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_manifest(output: Path) -> dict[str, str]:
+    try:
+        data = json.loads((output / MANIFEST).read_text("utf-8"))
+        if data.get("version") == _MANIFEST_VERSION and isinstance(data.get("files"), dict):
+            return {str(k): str(v) for k, v in data["files"].items()}
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
+    """Write every output into a staging tree and swap it in; no-op if nothing changed."""
+    old = read_manifest(output) if output.is_dir() else {}
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
+    try:
+        files: dict[str, str] = {}
+        written = unchanged = 0
+        made_dirs: set[Path] = set()
+        for item in outputs:
+            if item.path in files:
+                raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
+            data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
+            digest = _digest(data)
+            files[item.path] = digest
+            target = staging / item.path
+            if target.parent not in made_dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(target.parent)
+            if old.get(item.path) == digest and _link(output / item.path, target):
+                unchanged += 1
+                continue
+            target.write_bytes(data)
+            written += 1
+        removed = len(set(old) - set(files))
+        if output.is_dir() and written == 0 and removed == 0 and set(old) == set(files):
+            shutil.rmtree(staging)
+            return WriteStats(len(files), 0, unchanged, 0, swapped=False)
+        (staging / MANIFEST).write_text(json.dumps({"version": _MANIFEST_VERSION, "files": files},
+                                                   sort_keys=True, indent=0), "utf-8")
+        _swap_in(staging, output)
+        return WriteStats(len(files), written, unchanged, removed, swapped=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _link(existing: Path, target: Path) -> bool:
+    try:
+        os.link(existing, target)
+        return True
+    except OSError:
+        return False
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2). False where the system can't."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _swap_in(staging: Path, output: Path) -> None:
+    if not output.exists():
+        os.rename(staging, output)
+        return
+    if _exchange(staging, output):
+        shutil.rmtree(staging)  # staging now holds the previous site
+        return
+    # Fallback: two renames; the window without output/ is tiny and the old tree is kept until the end.
+    previous = output.with_name(f".{output.name}-old-{os.getpid()}")
+    os.rename(output, previous)
+    os.rename(staging, output)
+    shutil.rmtree(previous)
+
+
+def recover(output: Path) -> None:
+    """After a crash, leftovers from an unfinished build are removed (never the live site)."""
+    for leftover in output.parent.glob(f".{output.name}-new-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if not output.exists():
+        olds = sorted(output.parent.glob(f".{output.name}-old-*"))
+        if olds:
+            os.rename(olds[-1], output)
+    for leftover in output.parent.glob(f".{output.name}-old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
