@@ -71,16 +71,22 @@ def _summary(result: BuildResult) -> str:
 def run_build(args: argparse.Namespace) -> int:
     config: SiteConfig = load_config(args.config)
     options = BuildOptions(
-        content_dir=args.content, output_dir=args.output, templates_dir=args.templates,
-        base_url=args.base_url, drafts=args.drafts, keep_going=args.keep_going,
+        content_dir=args.content,
+        output_dir=args.output,
+        templates_dir=args.templates,
+        base_url=args.base_url,
+        drafts=args.drafts,
+        keep_going=args.keep_going,
     )
     try:
         result = build(config, options, progress=_progress_printer(args.quiet))
     except BuildFailed as failed:
         for error in failed.errors:
             print(f"error: {error}", file=sys.stderr)
-        print(f"build failed: {len(failed.errors)} error(s); site/ left unchanged "
-              "(use --keep-going to build the rest)", file=sys.stderr)
+        print(
+            f"build failed: {len(failed.errors)} error(s); site/ left unchanged (use --keep-going to build the rest)",
+            file=sys.stderr,
+        )
         return 1
     for error in result.errors:
         print(f"error: {error}", file=sys.stderr)

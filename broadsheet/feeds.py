@@ -30,8 +30,11 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 def _xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot carry at all (control characters from pasted copy)."""
-    return "".join(c for c in text if c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd")
-                   or c >= "\U00010000")
+    return "".join(
+        c
+        for c in text
+        if c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c >= "\U00010000"
+    )
 
 
 def _stamp(moment: datetime) -> str:
@@ -39,7 +42,12 @@ def _stamp(moment: datetime) -> str:
 
 
 def atom_feed(
-    config: SiteConfig, renderer: Renderer, articles: Sequence[Article], *, url: str, title: str,
+    config: SiteConfig,
+    renderer: Renderer,
+    articles: Sequence[Article],
+    *,
+    url: str,
+    title: str,
     updated: datetime | None = None,
 ) -> bytes:
     feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": config.language})
@@ -66,18 +74,31 @@ def atom_feed(
         _sub(entry, "summary", renderer.summary(article))
         _sub(entry, "content", str(renderer.body(article)), type="html")
     ET.indent(feed)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False) + b"\n"
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False) + b"\n"
+    )
 
 
-def site_feeds(site: Site, config: SiteConfig, renderer: Renderer, *, updated: datetime | None = None) -> Iterator[Output]:
+def site_feeds(
+    site: Site, config: SiteConfig, renderer: Renderer, *, updated: datetime | None = None
+) -> Iterator[Output]:
     from broadsheet.render import Output
 
     latest = site.articles[: config.feed_size]
     yield Output("feed.xml", atom_feed(config, renderer, latest, url="feed.xml", title=config.title, updated=updated))
     for tag in site.tags:
         url = f"{tag.url}feed.xml"
-        yield Output(url, atom_feed(config, renderer, tag.articles[: config.feed_size], url=url,
-                                    title=f"{config.title}: {tag.name}", updated=updated))
+        yield Output(
+            url,
+            atom_feed(
+                config,
+                renderer,
+                tag.articles[: config.feed_size],
+                url=url,
+                title=f"{config.title}: {tag.name}",
+                updated=updated,
+            ),
+        )
 
 
 def sitemap(config: SiteConfig, page_urls: Sequence[str], site: Site) -> bytes:

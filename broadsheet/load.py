@@ -104,8 +104,10 @@ def build_site(
         names = ", ".join(sorted(a.path for a in claims))
         for article in sorted(claims, key=lambda a: a.path):
             errors.append(
-                BroadsheetError(f"URL /{url} is claimed by more than one article ({names}); "
-                                "give one of them a different `slug:`", path=article.path)
+                BroadsheetError(
+                    f"URL /{url} is claimed by more than one article ({names}); give one of them a different `slug:`",
+                    path=article.path,
+                )
             )
     published.sort(key=sort_key, reverse=True)
     ordered = tuple(published)
@@ -146,8 +148,12 @@ def _periods(articles: tuple[Article, ...], key_of: Callable[[Article], tuple]) 
     groups: dict[tuple, list[Article]] = defaultdict(list)
     for article in articles:
         groups[key_of(article)].append(article)
-    return tuple(Period(y, m, d, tuple(found)) for (y, m, d), found in sorted(groups.items(), key=lambda kv: (
-        kv[0][0], kv[0][1] or 0, kv[0][2] or 0), reverse=True))
+    return tuple(
+        Period(y, m, d, tuple(found))
+        for (y, m, d), found in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0), reverse=True
+        )
+    )
 
 
 def load_site(content_dir: Path, tz: ZoneInfo, *, drafts: bool = False) -> tuple[Site, list[BroadsheetError]]:

@@ -87,9 +87,7 @@ def related(article: Article, site_tags: dict[str, Term], count: int, tag_slugs:
     return [other for other, _ in ranked[:count]]
 
 
-def list_pages(
-    articles: Sequence[Article], base: str, size: int, template: str, **context: Any
-) -> Iterator[Page]:
+def list_pages(articles: Sequence[Article], base: str, size: int, template: str, **context: Any) -> Iterator[Page]:
     for pagination, chunk in paginate(articles, base, size):
         yield Page(
             page_url(base, pagination.number),
@@ -122,30 +120,55 @@ def plan_pages(site: Site, config: SiteConfig, tag_slugs: dict[str, tuple[str, .
             },
         )
 
-    yield from list_pages(articles, "", config.page_size, "list.html", kind="front", title=config.title,
-                          feed="feed.xml")
+    yield from list_pages(
+        articles, "", config.page_size, "list.html", kind="front", title=config.title, feed="feed.xml"
+    )
 
-    for kind, terms, label in (("tags", site.tags, "Tag"), ("sources", site.sources, "Source"),
-                               ("authors", site.authors, "Author")):
+    for kind, terms, label in (
+        ("tags", site.tags, "Tag"),
+        ("sources", site.sources, "Source"),
+        ("authors", site.authors, "Author"),
+    ):
         yield Page(f"{kind}/", "terms.html", {"kind": kind, "terms": terms, "title": f"{label}s"})
         for term in terms:
             yield from list_pages(
-                term.articles, term.url, config.page_size, "list.html", kind=kind[:-1], term=term,
-                title=term.name, label=label, feed=f"{term.url}feed.xml" if kind == "tags" else None,
+                term.articles,
+                term.url,
+                config.page_size,
+                "list.html",
+                kind=kind[:-1],
+                term=term,
+                title=term.name,
+                label=label,
+                feed=f"{term.url}feed.xml" if kind == "tags" else None,
             )
 
     for periods in (site.years, site.months):
         for period, older, newer in _neighbours(periods):
-            children = [p for p in (site.months if period.kind == "year" else site.days)
-                        if (p.year, p.month if period.month else None) == (period.year, period.month)]
-            yield Page(period.url, "period.html",
-                       {"period": period, "older": older, "newer": newer, "children": children})
+            children = [
+                p
+                for p in (site.months if period.kind == "year" else site.days)
+                if (p.year, p.month if period.month else None) == (period.year, period.month)
+            ]
+            yield Page(
+                period.url, "period.html", {"period": period, "older": older, "newer": newer, "children": children}
+            )
     for period, older, newer in _neighbours(site.days):
-        yield Page(period.url, "list.html", {
-            "kind": "day", "title": day_label(period.start), "period": period, "older": older,
-            "newer": newer, "groups": group_by_day(period.articles), "count": len(period.articles),
-            "pagination": Pagination(1, 1, period.url), "feed": None,
-        })
+        yield Page(
+            period.url,
+            "list.html",
+            {
+                "kind": "day",
+                "title": day_label(period.start),
+                "period": period,
+                "older": older,
+                "newer": newer,
+                "groups": group_by_day(period.articles),
+                "count": len(period.articles),
+                "pagination": Pagination(1, 1, period.url),
+                "feed": None,
+            },
+        )
 
     yield Page("archive/", "archive.html", {"years": site.years, "months": site.months, "title": "Archive"})
     yield Page("404.html", "404.html", {"title": "Page not found"})

@@ -164,8 +164,13 @@ def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
 
 
 def render_site(
-    site: Site, config: SiteConfig, rendered: Mapping[str, Rendered], templates_dir: Path, content_dir: Path,
-    *, build_time: datetime | None = None,
+    site: Site,
+    config: SiteConfig,
+    rendered: Mapping[str, Rendered],
+    templates_dir: Path,
+    content_dir: Path,
+    *,
+    build_time: datetime | None = None,
 ) -> Iterator[Output]:
     """Every output file of the site, in a stable order."""
     renderer = Renderer(site, config, rendered, make_environment(templates_dir))

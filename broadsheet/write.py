@@ -46,8 +46,9 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
         raise BroadsheetError("refusing to build into this folder: it is not a build output folder", path=str(output))
     content = content_dir.resolve()
     if content.is_relative_to(output):
-        raise BroadsheetError(f"refusing to build here: the output folder contains the content folder {content}",
-                              path=str(output))
+        raise BroadsheetError(
+            f"refusing to build here: the output folder contains the content folder {content}", path=str(output)
+        )
     if output.exists() and not output.is_dir():
         raise BroadsheetError("output path exists and is not a folder", path=str(output))
     if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
@@ -116,8 +117,9 @@ def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
         if output.is_dir() and written == 0 and removed == 0 and set(old) == set(files):
             shutil.rmtree(staging)
             return WriteStats(len(files), 0, unchanged, 0, swapped=False)
-        (staging / MANIFEST).write_text(json.dumps({"version": _MANIFEST_VERSION, "files": files},
-                                                   sort_keys=True, indent=0), "utf-8")
+        (staging / MANIFEST).write_text(
+            json.dumps({"version": _MANIFEST_VERSION, "files": files}, sort_keys=True, indent=0), "utf-8"
+        )
         _swap_in(staging, output)
         return WriteStats(len(files), written, unchanged, removed, swapped=True)
     except BaseException:
