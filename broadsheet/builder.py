@@ -1,20 +1,39 @@
-"""The build as one top-down recipe: load everything, render everything, then write once."""
+"""The build as one top-down recipe: load everything, plan every page, render what changed, write once.
+
+content/ --scan/stat--> cached or freshly parsed Articles (+ Markdown rendered in parallel)
+         --index-->     Site
+         --plan-->      pages and feeds, each with a fingerprint of its inputs
+         --render-->    only pages whose fingerprint changed (in parallel)
+         --write-->     staging tree swapped in atomically; unchanged files hard-linked
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from broadsheet.cache import CACHE_DIR, BuildCache
 from broadsheet.config import SiteConfig
+from broadsheet.deps import Fingerprinter, global_fingerprint
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.load import load_site
-from broadsheet.markdown import Rendered, render_markdown
-from broadsheet.render import render_site
-from broadsheet.write import WriteStats, build_lock, check_output_dir, recover, write_site
+from broadsheet.executors import chunked, default_jobs, fork_pool, open_executor
+from broadsheet.feeds import FeedSpec, atom_feed, feed_specs, sitemap
+from broadsheet.load import SourceFile, build_site, decode_article, read_source, scan
+from broadsheet.markdown import render_markdown
+from broadsheet.model import Article, Site
+from broadsheet.pages import Page
+from broadsheet.render import Facts, Output, Renderer, make_environment, static_outputs
+from broadsheet.urls import output_path
+from broadsheet.write import MissingOutput, WriteStats, build_lock, check_output_dir, read_manifest, recover, write_site
 
 Progress = Callable[[str, int, int], None]
+_PARSE_CHUNK = 64
+_RENDER_CHUNK = 128
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,9 @@ class BuildOptions:
     base_url: str | None = None
     drafts: bool = False
     keep_going: bool = False
+    jobs: int | None = None  # worker processes; default: every core
+    executor: str | None = None  # Markdown fan-out: "process" (default), "inline", "dask://HOST:PORT"
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -32,11 +54,174 @@ class BuildResult:
     articles: int
     stats: WriteStats
     seconds: float
+    rendered_pages: int = 0
+    parsed_files: int = 0
     errors: list[BroadsheetError] = field(default_factory=list)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
+
+
+# --- parse stage: plain functions over plain data, so any executor (even a remote one) can run them ----
+def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple[str, Any, Any]]:
+    """Decode, parse and render a batch of files: (rel, (Article, Facts, html) | None, error | None)."""
+    tz = ZoneInfo(timezone)
+    results: list[tuple[str, Any, Any]] = []
+    for rel, data in items:
+        try:
+            article = decode_article(rel, data, tz)
+            rendered = render_markdown(article.body)
+        except BroadsheetError as exc:
+            results.append((rel, None, exc))
+            continue
+        facts = Facts(rendered.words, rendered.first_paragraph)
+        results.append((rel, (replace(article, body=""), facts, rendered.html), None))
+    return results
+
+
+class HtmlStore:
+    """Article body HTML: this build's fresh renders in memory, the rest read from the cache on demand.
+
+    Opens its own database connection in each process (SQLite connections must not cross a fork)."""
+
+    def __init__(self, fresh: dict[str, str], cache_path: Path | None) -> None:
+        self.fresh = fresh
+        self.cache_path = cache_path
+        self._db: Any = None
+        self._pid = 0
+
+    def __call__(self, article: Article) -> str:
+        html = self.fresh.get(article.digest)
+        if html is not None:
+            return html
+        import os
+        import sqlite3
+
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
+            self._pid = os.getpid()
+        row = self._db.execute("SELECT rendered FROM markdown WHERE digest=?", (article.digest,)).fetchone()
+        if row is None:
+            raise BroadsheetError(
+                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path
+            )
+        return row[0]
+
+
+def load_content(
+    content_dir: Path,
+    tz: ZoneInfo,
+    cache: BuildCache | None,
+    executor_spec: str | None,
+    jobs: int,
+    progress: Progress,
+) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], list[SourceFile], int]:
+    """Every article (from the cache when its file is untouched), its facts, fresh HTML, errors, assets."""
+    markdown, assets = scan(content_dir)
+    known = cache.articles() if cache else {}
+    articles: list[Article] = []
+    facts: dict[str, Facts] = {}
+    todo: list[tuple[str, bytes]] = []
+    stats: dict[str, tuple[int, int]] = {}
+    errors: list[BroadsheetError] = []
+    for source in markdown:
+        try:
+            st = source.path.stat()
+        except OSError as exc:
+            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
+            continue
+        stats[source.rel] = (st.st_size, st.st_mtime_ns)
+        hit = known.get(source.rel)
+        if hit and (hit[0], hit[1]) == stats[source.rel]:
+            article, fact = hit[2]
+            articles.append(article)
+            facts[article.path] = fact
+            continue
+        try:
+            todo.append((source.rel, read_source(source)))
+        except BroadsheetError as exc:
+            errors.append(exc)
+
+    fresh_html: dict[str, str] = {}
+    fresh: list[tuple[str, int, int, tuple[Article, Facts]]] = []
+    done = 0
+    progress("parse", 0, len(todo))
+    with open_executor(executor_spec if len(todo) > _PARSE_CHUNK else "inline", jobs) as executor:
+        futures = [executor.submit(parse_files, chunk, tz.key) for chunk in chunked(todo, _PARSE_CHUNK)]
+        for future in futures:
+            for rel, parsed, error in future.result():
+                done += 1
+                if error is not None:
+                    errors.append(error)
+                    continue
+                article, fact, html = parsed
+                articles.append(article)
+                facts[article.path] = fact
+                fresh_html[article.digest] = html
+                fresh.append((rel, *stats[rel], (article, fact)))
+            progress("parse", done, len(todo))
+    if cache:
+        cache.store_articles(fresh, keep=set(stats))
+        cache.store_rendered(fresh_html.items())
+        cache.prune_rendered({a.digest for a in articles})
+    return articles, facts, fresh_html, errors, assets, len(todo)
+
+
+# --- render stage: forked workers inherit the renderer and the plan, and get page numbers ------------
+_Job = tuple[str, int]  # ("page" | "feed", index)
+
+
+class _RenderPlan:
+    def __init__(self, renderer: Renderer, pages: list[Page], feeds: list[FeedSpec]) -> None:
+        self.renderer = renderer
+        self.pages = pages
+        self.feeds = feeds
+
+    def run(self, jobs: Sequence[_Job]) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        for kind, index in jobs:
+            if kind == "page":
+                result = self.renderer.render_page(self.pages[index])
+                out.append((result.path, result.data or b""))
+            else:
+                spec = self.feeds[index]
+                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec)))
+        return out
+
+
+_worker_plan: _RenderPlan | None = None
+
+
+def _init_worker(plan: _RenderPlan) -> None:
+    global _worker_plan  # one plan per worker process, set once when the worker starts
+    _worker_plan = plan
+
+
+def _run_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, bytes]]:
+    assert _worker_plan is not None
+    return _worker_plan.run(jobs)
+
+
+def render_changed(plan: _RenderPlan, jobs: list[_Job], workers: int, progress: Progress) -> list[tuple[str, bytes]]:
+    if not jobs:
+        return []
+    progress("render", 0, len(jobs))
+    if workers <= 1 or len(jobs) < 2 * _RENDER_CHUNK:
+        results = plan.run(jobs)
+        progress("render", len(jobs), len(jobs))
+        return results
+    results = []
+    with fork_pool(workers, _init_worker, (plan,)) as pool:
+        for batch in pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)):
+            results.extend(batch)
+            progress("render", len(results), len(jobs))
+    return results
+
+
+def cache_path_for(config: SiteConfig, content_dir: Path, output_dir: Path) -> Path:
+    key = hashlib.blake2b(f"{content_dir}\0{output_dir}\0{config.timezone}".encode(), digest_size=8).hexdigest()
+    return config.root / CACHE_DIR / f"build-{key}.sqlite"
 
 
 def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: Progress = _no_progress) -> BuildResult:
@@ -49,19 +234,84 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
     output_dir = (options.output_dir or config.path("output_dir")).resolve()
     templates_dir = (options.templates_dir or config.path("templates_dir")).resolve()
     output_dir = check_output_dir(output_dir, project_root=config.root, content_dir=content_dir)
-
-    site, errors = load_site(content_dir, config.tz, drafts=options.drafts)
-    if errors and not options.keep_going:
-        raise BuildFailed(errors)
-    progress("parse", 0, len(site.articles))
-    rendered: dict[str, Rendered] = {}
-    for i, article in enumerate(site.articles, 1):
-        rendered[article.path] = render_markdown(article.body)
-        if i % 200 == 0:
-            progress("parse", i, len(site.articles))
+    if not content_dir.is_dir():
+        raise BroadsheetError("content folder not found", path=str(content_dir))
+    env = make_environment(templates_dir)
+    jobs = options.jobs or default_jobs()
 
     with build_lock(output_dir):
         recover(output_dir)
-        outputs = render_site(site, config, rendered, templates_dir, content_dir)
-        stats = write_site(outputs, output_dir)
-    return BuildResult(len(site.articles), stats, time.perf_counter() - started, errors)
+        cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
+        cache = BuildCache(cache_file) if cache_file else None
+        with cache or _NullContext():
+            articles, facts, fresh_html, errors, assets, parsed = load_content(
+                content_dir, config.tz, cache, options.executor, jobs, progress
+            )
+            site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
+            errors += index_errors
+            if errors and not options.keep_going:
+                raise BuildFailed(sorted(errors, key=lambda e: (e.path or "", e.line or 0)))
+            html_of = HtmlStore(fresh_html, cache_file)
+            renderer = Renderer(site, config, env, facts, html_of)
+            try:
+                stats, rendered = _render_and_write(
+                    site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress
+                )
+            except MissingOutput:
+                # Someone changed files in the output folder: forget what we knew and render everything.
+                stats, rendered = _render_and_write(
+                    site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress
+                )
+    return BuildResult(len(site.articles), stats, time.perf_counter() - started, rendered, parsed, errors)
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _render_and_write(
+    site: Site,
+    renderer: Renderer,
+    cache: BuildCache | None,
+    templates_dir: Path,
+    content_dir: Path,
+    output_dir: Path,
+    jobs: int,
+    progress: Progress,
+) -> tuple[WriteStats, int]:
+    config = renderer.config
+    pages = list(renderer.pages())
+    feeds = feed_specs(site, config)
+    fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
+    known = cache.pages() if cache else {}
+    manifest = read_manifest(output_dir) if cache else {}
+
+    outputs: list[Output] = []
+    keys: dict[str, str] = {}
+    todo: list[_Job] = []
+    candidates = [("page", i, output_path(p.url), p.template, p.context) for i, p in enumerate(pages)]
+    candidates += [("feed", i, f.url, "atom", {"title": f.title, "articles": f.articles}) for i, f in enumerate(feeds)]
+    for kind, index, path, template, context in candidates:
+        key = fingerprints.key(path, template, context)
+        keys[path] = key
+        old = known.get(path)
+        if old and old[0] == key and manifest.get(path) == old[1]:
+            outputs.append(Output(path, keep=old[1]))
+        else:
+            todo.append((kind, index))
+
+    plan = _RenderPlan(renderer, pages, feeds)
+    for path, data in render_changed(plan, todo, jobs, progress):
+        outputs.append(Output(path, data))
+    html_urls = [p.url for p in pages if p.url != "404.html"]
+    outputs.append(Output("sitemap.xml", sitemap(config, html_urls, site)))
+    outputs.append(Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode()))
+    outputs.extend(static_outputs(site, templates_dir, content_dir))
+    stats = write_site(outputs, output_dir)
+    if cache:
+        cache.replace_pages([(path, key, stats.digests[path]) for path, key in keys.items()])
+    return stats, len(todo)

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--content", type=Path, help="content folder (default: from site.toml, else content/)")
     i.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
     i.add_argument("--date", type=_date, help="publication date for articles whose text has none")
+
+    s = sub.add_parser("serve", help="build, serve on 127.0.0.1, rebuild on change and reload open pages")
+    _site_options(s)
+    s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
+    s.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
     return parser
 
 
@@ -105,7 +111,23 @@ def run_import(args: argparse.Namespace) -> int:
     return import_paths(args.paths, content, date=args.date, tag_aliases=config.tag_aliases)
 
 
-COMMANDS = {"build": run_build, "import": run_import}
+def run_serve(args: argparse.Namespace) -> int:
+    from broadsheet.serve import ServeOptions, serve
+
+    options = ServeOptions(
+        bind=args.bind,
+        port=args.port,
+        content_dir=args.content,
+        output_dir=args.output,
+        templates_dir=args.templates,
+        config_file=args.config,
+        base_url=args.base_url,
+        drafts=args.drafts,
+    )
+    return serve(lambda: load_config(args.config), options)
+
+
+COMMANDS = {"build": run_build, "import": run_import, "serve": run_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,18 +6,21 @@ content are byte-identical.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from broadsheet.config import SiteConfig
 from broadsheet.model import Article, Site
 
 if TYPE_CHECKING:
-    from broadsheet.render import Output, Renderer
+    from broadsheet.render import Renderer
 
 ATOM = "http://www.w3.org/2005/Atom"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
@@ -30,10 +33,13 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 def _xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot carry at all (control characters from pasted copy)."""
-    return "".join(
-        c
-        for c in text
-        if c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c >= "\U00010000"
+    return _NOT_XML.sub("", text)
+
+
+def _document(root: ET.Element) -> bytes:
+    ET.indent(root)
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
     )
 
 
@@ -41,25 +47,33 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def atom_feed(
-    config: SiteConfig,
-    renderer: Renderer,
-    articles: Sequence[Article],
-    *,
-    url: str,
-    title: str,
-    updated: datetime | None = None,
-) -> bytes:
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    title: str
+    articles: tuple[Article, ...]
+
+
+def feed_specs(site: Site, config: SiteConfig) -> list[FeedSpec]:
+    """The site feed and one per tag, each with its newest `feed_size` articles."""
+    specs = [FeedSpec("feed.xml", config.title, site.articles[: config.feed_size])]
+    for tag in site.tags:
+        specs.append(FeedSpec(f"{tag.url}feed.xml", f"{config.title}: {tag.name}", tag.articles[: config.feed_size]))
+    return specs
+
+
+def atom_feed(config: SiteConfig, renderer: Renderer, spec: FeedSpec) -> bytes:
     feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": config.language})
-    _sub(feed, "id", config.site_url + url)
-    _sub(feed, "title", title)
-    newest = articles[0].date if articles else updated
-    _sub(feed, "updated", _stamp(newest or datetime(1970, 1, 1).astimezone(config.tz)))
-    _sub(feed, "link", rel="self", href=config.site_url + url, type="application/atom+xml")
+    _sub(feed, "id", config.site_url + spec.url)
+    _sub(feed, "title", spec.title)
+    # The newest entry's time, never the clock: rebuilding unchanged content gives the same bytes.
+    newest = spec.articles[0].date if spec.articles else datetime(1970, 1, 1, tzinfo=UTC)
+    _sub(feed, "updated", _stamp(newest))
+    _sub(feed, "link", rel="self", href=config.site_url + spec.url, type="application/atom+xml")
     _sub(feed, "link", rel="alternate", href=config.site_url, type="text/html")
     author = _sub(feed, "author")
     _sub(author, "name", config.title)
-    for article in articles:
+    for article in spec.articles:
         entry = _sub(feed, "entry")
         link = config.site_url + article.url
         _sub(entry, "id", link)
@@ -73,32 +87,7 @@ def atom_feed(
             _sub(entry, "category", term=name, scheme=config.site_url + tag_url)
         _sub(entry, "summary", renderer.summary(article))
         _sub(entry, "content", str(renderer.body(article)), type="html")
-    ET.indent(feed)
-    return (
-        b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False) + b"\n"
-    )
-
-
-def site_feeds(
-    site: Site, config: SiteConfig, renderer: Renderer, *, updated: datetime | None = None
-) -> Iterator[Output]:
-    from broadsheet.render import Output
-
-    latest = site.articles[: config.feed_size]
-    yield Output("feed.xml", atom_feed(config, renderer, latest, url="feed.xml", title=config.title, updated=updated))
-    for tag in site.tags:
-        url = f"{tag.url}feed.xml"
-        yield Output(
-            url,
-            atom_feed(
-                config,
-                renderer,
-                tag.articles[: config.feed_size],
-                url=url,
-                title=f"{config.title}: {tag.name}",
-                updated=updated,
-            ),
-        )
+    return _document(feed)
 
 
 def sitemap(config: SiteConfig, page_urls: Sequence[str], site: Site) -> bytes:
@@ -110,5 +99,4 @@ def sitemap(config: SiteConfig, page_urls: Sequence[str], site: Site) -> bytes:
         _sub(entry, "loc", config.site_url + url)
         if url in lastmod:
             _sub(entry, "lastmod", lastmod[url])
-    ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+    return _document(root)

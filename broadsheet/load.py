@@ -46,23 +46,37 @@ def _inside(root: Path, path: Path) -> bool:
         return False
 
 
-def read_article(source: SourceFile, tz: ZoneInfo) -> Article:
-    """Read and parse one content file; every problem becomes a BroadsheetError naming it."""
+def decode_article(rel: str, data: bytes, tz: ZoneInfo) -> Article:
+    """Decode and parse one content file's bytes; every problem becomes a BroadsheetError naming it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BroadsheetError(f"not valid UTF-8 (byte {data[exc.start]:#04x})", path=rel, line=line) from None
+    if not text.strip():
+        raise BroadsheetError("empty file", path=rel)
+    if "\0" in text:
+        raise BroadsheetError(
+            "file contains NUL bytes; is it really a text file?",
+            path=rel,
+            line=text[: text.index("\0")].count("\n") + 1,
+        )
+    return parse_article(text.replace("\r\n", "\n"), rel, tz)
+
+
+def read_source(source: SourceFile) -> bytes:
+    """A content file's bytes; oversized files are refused before anything is read."""
     size = source.path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise BroadsheetError(
             f"file is {size / 1e6:.1f} MB; articles over {MAX_FILE_BYTES / 1e6:.0f} MB are refused",
             path=source.rel,
         )
-    data = source.path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BroadsheetError(f"not valid UTF-8 (byte {data[exc.start]:#04x})", path=source.rel, line=line) from None
-    if not text.strip():
-        raise BroadsheetError("empty file", path=source.rel)
-    return parse_article(text.replace("\r\n", "\n"), source.rel, tz)
+    return source.path.read_bytes()
+
+
+def read_article(source: SourceFile, tz: ZoneInfo) -> Article:
+    return decode_article(source.rel, read_source(source), tz)
 
 
 def load_articles(

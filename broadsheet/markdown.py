@@ -47,9 +47,8 @@ def is_safe_url(url: str) -> bool:
 @dataclass(frozen=True)
 class Rendered:
     html: str
-    text: str  # plain text of the body, whitespace folded
     words: int
-    first_paragraph: str
+    first_paragraph: str  # plain text, the default summary
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +83,7 @@ def render_markdown(source: str) -> Rendered:
     text = _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
     first = re.search(r"<p>(.*?)</p>", html, re.S)
     first_text = _SPACE.sub(" ", unescape(_TAGS.sub("", first.group(1)))).strip() if first else ""
-    return Rendered(html=html, text=text, words=len(text.split()), first_paragraph=first_text)
+    return Rendered(html=html, words=len(text.split()), first_paragraph=first_text)
 
 
 def summarise(text: str, limit: int = 240) -> str:

@@ -7,19 +7,17 @@ passed as data, never compiled as a template, and Jinja autoescaping is on for H
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
-from broadsheet import feeds
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
-from broadsheet.markdown import Rendered, is_safe_url, summarise
+from broadsheet.markdown import is_safe_url, summarise
 from broadsheet.model import Article, Site
 from broadsheet.pages import Page, day_label, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
@@ -29,11 +27,13 @@ WORDS_PER_MINUTE = 230
 
 @dataclass(frozen=True)
 class Output:
-    """One file of the built site: bytes to write, or a source file to copy."""
+    """One file of the built site: bytes to write, a source file to copy, or `keep`: the digest of
+    the bytes already in the output folder, which are still right (the page's inputs are unchanged)."""
 
     path: str  # relative to the output folder, posix
     data: bytes | None = None
     source: Path | None = None
+    keep: str | None = None
 
 
 def json_ld(value: Any) -> Markup:
@@ -63,25 +63,47 @@ def make_environment(templates_dir: Path) -> Environment:
     return env
 
 
-class Renderer:
-    """Renders pages of one site with one template environment (loaded and compiled once)."""
+@dataclass(frozen=True)
+class Facts:
+    """What lists need from an article's rendered body, kept in memory for every article."""
 
-    def __init__(self, site: Site, config: SiteConfig, rendered: Mapping[str, Rendered], env: Environment) -> None:
+    words: int
+    first_paragraph: str
+
+
+class Renderer:
+    """Renders pages of one site with one template environment (loaded and compiled once).
+
+    `facts` holds the small per-article results of Markdown rendering; `html_of` fetches an
+    article's body HTML on demand, so a rebuild that renders few pages loads few bodies.
+    """
+
+    def __init__(
+        self,
+        site: Site,
+        config: SiteConfig,
+        env: Environment,
+        facts: Mapping[str, Facts],
+        html_of: Callable[[Article], str],
+    ) -> None:
         self.site = site
         self.config = config
-        self.rendered = rendered
+        self.facts = facts
+        self.html_of = html_of
         self.env = env
+        self._tag_links: dict[str, list[tuple[str, str]]] = {}
         base = config.base_path
+        self.site_globals = {
+            "title": config.title,
+            "description": config.description,
+            "language": config.language,
+            "url": config.site_url,
+            "base": base,
+            "has_sources": bool(site.sources),
+            "has_authors": bool(site.authors),
+        }
         env.globals.update(
-            site={
-                "title": config.title,
-                "description": config.description,
-                "language": config.language,
-                "url": config.site_url,
-                "base": base,
-                "has_sources": bool(site.sources),
-                "has_authors": bool(site.authors),
-            },
+            site=self.site_globals,
             url=lambda rel: base + rel,
             abs_url=lambda rel: config.site_url + rel,
             body=self.body,
@@ -95,19 +117,22 @@ class Renderer:
 
     # --- helpers templates call -------------------------------------------------------------
     def body(self, article: Article) -> Markup:
-        return Markup(self.rendered[article.path].html)  # noqa: S704 - sanitised by markdown.render_markdown
+        return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown
 
     def summary(self, article: Article) -> str:
-        return article.summary or summarise(self.rendered[article.path].first_paragraph)
+        return article.summary or summarise(self.facts[article.path].first_paragraph)
 
     def reading_minutes(self, article: Article) -> int:
-        return max(1, round(self.rendered[article.path].words / WORDS_PER_MINUTE))
+        return max(1, round(self.facts[article.path].words / WORDS_PER_MINUTE))
 
     def tag_links(self, article: Article) -> list[tuple[str, str]]:
-        seen: dict[str, str] = {}
-        for name in article.tags:
-            seen.setdefault(slugify(name, fallback="tag"), name)
-        return [(name, f"tags/{slug}/") for slug, name in seen.items()]
+        links = self._tag_links.get(article.path)
+        if links is None:
+            seen: dict[str, str] = {}
+            for name in article.tags:
+                seen.setdefault(slugify(name, fallback="tag"), name)
+            links = self._tag_links[article.path] = [(name, f"tags/{slug}/") for slug, name in seen.items()]
+        return links
 
     def image_src(self, src: str | None) -> str | None:
         """Image URLs: site-root paths get the base path; unsafe schemes are dropped."""
@@ -163,25 +188,8 @@ def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
     return BroadsheetError(f"template error while rendering /{page.url}: {exc}", path=name, line=line)
 
 
-def render_site(
-    site: Site,
-    config: SiteConfig,
-    rendered: Mapping[str, Rendered],
-    templates_dir: Path,
-    content_dir: Path,
-    *,
-    build_time: datetime | None = None,
-) -> Iterator[Output]:
-    """Every output file of the site, in a stable order."""
-    renderer = Renderer(site, config, rendered, make_environment(templates_dir))
-    page_urls: list[str] = []
-    for page in renderer.pages():
-        yield renderer.render_page(page)
-        if page.url != "404.html":
-            page_urls.append(page.url)
-    yield from feeds.site_feeds(site, config, renderer, updated=build_time)
-    yield Output("sitemap.xml", feeds.sitemap(config, page_urls, site))
-    yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
+def static_outputs(site: Site, templates_dir: Path, content_dir: Path) -> Iterator[Output]:
+    """Theme assets (templates/static/) and non-Markdown files from content/, copied as they are."""
     static = templates_dir / "static"
     if static.is_dir():
         for path in sorted(p for p in static.rglob("*") if p.is_file()):

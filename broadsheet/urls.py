@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from posixpath import normpath
 
 MAX_SLUG = 80
@@ -17,6 +18,7 @@ _NOT_WORD = re.compile(r"[^\w]+")
 _UNDERSCORES = re.compile(r"_+")
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every tag link on every page
 def slugify(text: str, *, fallback: str = "item") -> str:
     """A safe, readable URL segment for `text`; never empty, never `.`/`..`, never a reserved name.
 

@@ -18,8 +18,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
@@ -36,6 +36,11 @@ class WriteStats:
     unchanged: int
     removed: int
     swapped: bool
+    digests: dict[str, str] = field(default_factory=dict, repr=False)  # path -> digest of every file
+
+
+class MissingOutput(Exception):
+    """An output the build meant to keep is no longer in the output folder (someone changed it)."""
 
 
 def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> Path:
@@ -90,20 +95,32 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
-    """Write every output into a staging tree and swap it in; no-op if nothing changed."""
+def write_site(outputs: list[Output], output: Path) -> WriteStats:
+    """Write every output into a staging tree and swap it in; touch nothing if nothing changed.
+
+    An output with `keep` set must match the file already in `output` (per the manifest); it is
+    hard-linked into the new tree. Raises MissingOutput if such a file has disappeared."""
     old = read_manifest(output) if output.is_dir() else {}
+    paths = [item.path for item in outputs]
+    if len(set(paths)) != len(paths):
+        twice = sorted({p for p in paths if paths.count(p) > 1})
+        raise BroadsheetError(f"two outputs want the same file {twice[0]!r}", path=twice[0])
+    prepared: list[tuple[Output, bytes | None, str]] = []
+    for item in outputs:
+        if item.keep is not None:
+            prepared.append((item, None, item.keep))
+        else:
+            data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
+            prepared.append((item, data, _digest(data)))
+    digests = {item.path: digest for item, _, digest in prepared}
+    if output.is_dir() and digests == old:
+        return WriteStats(len(digests), 0, len(digests), 0, swapped=False, digests=digests)
+
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
-        files: dict[str, str] = {}
         written = unchanged = 0
         made_dirs: set[Path] = set()
-        for item in outputs:
-            if item.path in files:
-                raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
-            data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
-            digest = _digest(data)
-            files[item.path] = digest
+        for item, data, digest in prepared:
             target = staging / item.path
             if target.parent not in made_dirs:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,17 +128,16 @@ def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
             if old.get(item.path) == digest and _link(output / item.path, target):
                 unchanged += 1
                 continue
+            if data is None:
+                raise MissingOutput(item.path)
             target.write_bytes(data)
             written += 1
-        removed = len(set(old) - set(files))
-        if output.is_dir() and written == 0 and removed == 0 and set(old) == set(files):
-            shutil.rmtree(staging)
-            return WriteStats(len(files), 0, unchanged, 0, swapped=False)
+        removed = len(set(old) - set(digests))
         (staging / MANIFEST).write_text(
-            json.dumps({"version": _MANIFEST_VERSION, "files": files}, sort_keys=True, indent=0), "utf-8"
+            json.dumps({"version": _MANIFEST_VERSION, "files": digests}, sort_keys=True, indent=0), "utf-8"
         )
         _swap_in(staging, output)
-        return WriteStats(len(files), written, unchanged, removed, swapped=True)
+        return WriteStats(len(digests), written, unchanged, removed, swapped=True, digests=digests)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -121,7 +121,7 @@ _BIO = [
     re.compile(r"^(reach|contact|email|e-mail|follow) (him|her|them|the (author|writer|reporter))\b", _I),
     re.compile(r"\b(reach|contact|email) (him|her|them) at\b", _I),
 ]
-PR_ABOUT_RE = re.compile(r"^about (?P<name>[A-Z0-9][\w&.,'’ -]{1,80}?)\s*:?$")
+PR_ABOUT_RE = re.compile(r"^About (?P<name>[A-Z0-9][\w&.,'’ -]{1,80}?)\s*:?$")
 _PR_CONTACT = re.compile(
     r"^((media|press|investor|news|public relations)\s+)?(contacts?|inquiries|enquiries|relations)\s*:?\s*$|"
     r"^(media|press|investor) (contacts?|inquiries|enquiries)\s*:",

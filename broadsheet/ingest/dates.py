@@ -30,6 +30,7 @@ _WEEKDAYS = (
     "lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|domingo|"
     "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
 )
+WEEKDAY_NAMES = frozenset(_WEEKDAYS.split("|"))
 WEEKDAY_RE = re.compile(rf"\b(?:{_WEEKDAYS})\b\.?,?", re.IGNORECASE)
 
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|º|°)?"

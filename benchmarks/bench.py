@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Build benchmark: a seeded synthetic corpus, then cold, no-op, one-edit and template-change builds.
+
+    python benchmarks/bench.py --articles 10000 [--workdir DIR] [--jobs N] [--keep]
+
+Each build runs as its own `broadsheet build` subprocess, so its wall time and peak memory (max RSS of
+the process tree) are what a user sees. Prints a Markdown table. A benchmark, not a test: run on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = (
+    "government minister council city harbour rail energy price market river storm school hospital court police "
+    "election budget union strike vote report plan project company shares bank rate growth climate water power "
+    "fire road bridge airport port ship factory workers talks deal law tax health doctors patients museum film "
+    "music festival club season match coach league mayor residents officials statement week month year morning"
+).split()
+
+
+def make_corpus(root: Path, n: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    vocabulary = [f"Topic {i:03d}" for i in range(300)]
+    sources = [f"Outlet {i}" for i in range(25)]
+    start = date(2021, 1, 1)
+    for i in range(n):
+        day = start + timedelta(days=rng.randrange(3 * 365))
+        words = rng.randrange(500, 1001)
+        paragraphs = []
+        left = words
+        while left > 0:
+            k = min(left, rng.randrange(40, 90))
+            text = " ".join(rng.choice(WORDS) for _ in range(k))
+            paragraphs.append(text[0].upper() + text[1:] + ".")
+            left -= k
+        if rng.random() < 0.3:
+            paragraphs.insert(2, "## " + " ".join(rng.choice(WORDS) for _ in range(4)).title())
+        if rng.random() < 0.3:
+            paragraphs.insert(1, "\n".join(f"- {rng.choice(WORDS)} {rng.choice(WORDS)}" for _ in range(4)))
+        tags = rng.sample(vocabulary, rng.randrange(2, 6))
+        folder = root / f"{day.year:04d}" / f"{day.month:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        hour, minute = rng.randrange(24), rng.randrange(60)
+        (folder / f"story-{i:06d}.md").write_text(
+            "---\n"
+            f"title: Story {i} about {rng.choice(WORDS)} and {rng.choice(WORDS)}\n"
+            f"date: {day.isoformat()}T{hour:02d}:{minute:02d}:00+00:00\n"
+            f"authors: [Reporter {rng.randrange(120)}]\n"
+            f"source: {rng.choice(sources)}\n"
+            f"tags: [{', '.join(tags)}]\n"
+            "---\n" + "\n\n".join(paragraphs) + "\n",
+            encoding="utf-8",
+        )
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc), in KiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * resource.getpagesize() // 1024
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
+    """Run one build; return (wall seconds, peak RSS in MB of the build's process tree, summary line)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "broadsheet", "build", "--quiet", *extra],
+        cwd=site, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed:\n{out}\n{err}")
+    return wall, peak // 1024, out.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the generated site folder")
+    parser.add_argument("--build-arg", action="append", default=[], help="extra argument for broadsheet build")
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="broadsheet-bench-"))
+    site = work / f"site-{args.articles}"
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", site / "templates")
+    t = time.perf_counter()
+    make_corpus(site / "content", args.articles, args.seed)
+    print(f"generated {args.articles} articles in {time.perf_counter() - t:.1f}s under {site}", file=sys.stderr)
+
+    rows = []
+    extra = list(args.build_arg)
+    rows.append(("cold (no cache)", *run_build(site, extra)))
+    rows.append(("no-op rebuild", *run_build(site, extra)))
+    victim = sorted((site / "content").rglob("*.md"))[len(rows) * 7 % args.articles]
+    victim.write_text(victim.read_text("utf-8").replace("\n\n", "\n\nAn edited sentence.\n\n", 1), "utf-8")
+    rows.append(("one article edited", *run_build(site, extra)))
+    base = site / "templates" / "base.html"
+    base.write_text(base.read_text("utf-8").replace("</footer>", "<!-- edited --></footer>"), "utf-8")
+    rows.append(("template changed", *run_build(site, extra)))
+
+    print(f"\n{args.articles} articles, {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+    print("| build | wall s | ms/article | peak MB | result |")
+    print("|---|---:|---:|---:|---|")
+    for name, wall, peak, summary in rows:
+        print(f"| {name} | {wall:.2f} | {wall * 1000 / args.articles:.2f} | {peak} | {summary} |")
+    if not args.keep and not args.workdir:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The persistent build cache: one SQLite file under `.broadsheet-cache/`, safe to delete.
+
+What it remembers, each keyed so a stale entry can never be used:
+- per content file: its stat signature (size, mtime) -> the parsed Article and the small facts of
+  its rendered body, so an untouched file is not even read; the Article carries its content digest;
+- per content digest: the body HTML, so a template change never re-parses Markdown;
+- per output page: the fingerprint of everything the page shows -> the digest of the bytes written,
+  so a page whose inputs did not change is not rendered again.
+The file records a schema version and a fingerprint of Broadsheet's own code; a cache written by
+another version, or one that is corrupt, is discarded and rebuilt from scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+CACHE_DIR = ".broadsheet-cache"
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of Broadsheet's own source: upgrading or editing it invalidates every cached result."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"schema {SCHEMA}".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class BuildCache:
+    """A thin typed wrapper over the SQLite file. Use as a context manager; commits on success."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            row = db.execute("SELECT value FROM meta WHERE key='code'").fetchone() if _has_meta(db) else None
+            if row and row[0] == code_fingerprint():
+                return db
+            db.close()
+        except sqlite3.DatabaseError:
+            pass  # corrupt or not a database: start again
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(self.path) + suffix).unlink()
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+            CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
+            CREATE TABLE markdown (digest TEXT PRIMARY KEY, rendered TEXT);
+            CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT);
+            """
+        )
+        db.execute("INSERT INTO meta VALUES ('code', ?)", (code_fingerprint(),))
+        return db
+
+    def __enter__(self) -> BuildCache:
+        self.db.execute("BEGIN")
+        return self
+
+    def __exit__(self, kind: object, value: object, tb: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        self.db.close()
+
+    # --- parsed files ---------------------------------------------------------------------------
+    def articles(self) -> dict[str, tuple[int, int, Any]]:
+        """path -> (size, mtime_ns, (Article without body, Facts))."""
+        rows = self.db.execute("SELECT path, size, mtime, article FROM files")
+        return {path: (size, mtime, pickle.loads(blob)) for path, size, mtime, blob in rows}
+
+    def store_articles(self, entries: Iterable[tuple[str, int, int, Any]], keep: set[str]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+            ((p, s, m, pickle.dumps(a, pickle.HIGHEST_PROTOCOL)) for p, s, m, a in entries),
+        )
+        gone = [(p,) for (p,) in self.db.execute("SELECT path FROM files") if p not in keep]
+        self.db.executemany("DELETE FROM files WHERE path=?", gone)
+
+    # --- rendered Markdown (body HTML by content digest) --------------------------------------------
+    def store_rendered(self, items: Iterable[tuple[str, str]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?)", items)
+
+    def prune_rendered(self, live: set[str]) -> None:
+        gone = [(d,) for (d,) in self.db.execute("SELECT digest FROM markdown") if d not in live]
+        self.db.executemany("DELETE FROM markdown WHERE digest=?", gone)
+
+    # --- output pages ---------------------------------------------------------------------------
+    def pages(self) -> dict[str, tuple[str, str]]:
+        return {path: (key, digest) for path, key, digest in self.db.execute("SELECT path, key, digest FROM pages")}
+
+    def replace_pages(self, pages: Iterator[tuple[str, str, str]] | list[tuple[str, str, str]]) -> None:
+        self.db.execute("DELETE FROM pages")
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)", pages)
+
+
+def _has_meta(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None

@@ -1,0 +1,567 @@
+"""`broadsheet serve`: build, serve the output over HTTP on loopback, rebuild on change, reload pages.
+
+No build logic here: every build is `builder.build(...)`. The server only ever answers with
+regular files inside the output folder; everything else (traversal, hidden files, symlinks out,
+devices) is the site's 404 page. Pages are sent with a small script that listens on a
+Server-Sent Events channel and reloads after a build or shows its errors; the script is added
+to responses only, never to the files on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import mimetypes
+import os
+import shutil
+import signal
+import socket
+import stat
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from html import escape
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Literal, TextIO
+from urllib.parse import quote, unquote, urlsplit
+
+from broadsheet.builder import BuildOptions, build
+from broadsheet.config import CONFIG_NAME, SiteConfig
+from broadsheet.errors import BroadsheetError, BuildFailed
+from broadsheet.watch import WatchSpec, watch_sources
+
+EVENTS_PATH = "/__broadsheet/events"
+_RESERVED = "/__broadsheet/"
+_KEEPALIVE_SECONDS = 15.0
+
+# Explicit types for what a site holds; text gets a charset so nothing is left to sniffing.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".webmanifest": "application/manifest+json; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/vnd.microsoft.icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".pdf": "application/pdf",
+}
+
+
+def content_type(path: Path) -> str:
+    if path.name == "feed.xml":  # the site's Atom feeds (see urls); other .xml is generic XML
+        return "application/atom+xml; charset=utf-8"
+    known = CONTENT_TYPES.get(path.suffix.lower())
+    if known:
+        return known
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+# --- build status and the reload channel -------------------------------------------------------
+@dataclass(frozen=True)
+class BuildStatus:
+    generation: int = 0  # build attempts so far
+    site_generation: int = 0  # builds that changed the served files; pages reload when it moves
+    ok: bool = True
+    errors: tuple[tuple[str, str], ...] = ()  # (file:line, message)
+    base_path: str = "/"
+
+    def event(self) -> bytes:
+        data = {"generation": self.generation, "site": self.site_generation, "ok": self.ok}
+        data["errors"] = [{"where": where, "message": message} for where, message in self.errors]
+        return f"event: build\nid: {self.generation}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class StatusChannel:
+    """The latest build status, and a way for reload streams to wait for the next one."""
+
+    def __init__(self, initial: BuildStatus) -> None:
+        self._status = initial
+        self._changed = threading.Condition()
+        self._closed = False
+
+    @property
+    def current(self) -> BuildStatus:
+        with self._changed:
+            return self._status
+
+    def publish(self, status: BuildStatus) -> None:
+        with self._changed:
+            self._status = status
+            self._changed.notify_all()
+
+    def wait_after(self, generation: int, timeout: float) -> BuildStatus | None:
+        """The status once it is newer than `generation` (or at the timeout); None once closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._status.generation != generation, timeout)
+            return None if self._closed else self._status
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+
+# --- what a request path means ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    kind: Literal["file", "redirect", "events", "missing"]
+    path: Path | None = None
+    location: str | None = None
+
+
+MISSING = Target("missing")
+
+
+def resolve_target(raw: str, base_path: str, root: Path) -> Target:
+    """Map a raw request target to a file under `root`, a redirect, the reload channel, or nothing.
+
+    Refuses rather than normalises: any `.`/`..`/hidden or empty segment, backslash, NUL or
+    control character (raw or percent-decoded) is a miss, and so is a file that resolves outside
+    `root` through a symlink.
+    """
+    if not raw.startswith("/"):
+        return MISSING  # absolute-form and `*` targets: a preview server is nobody's proxy
+    raw_path, _, query = raw.partition("#")[0].partition("?")
+    if "\\" in raw_path:
+        return MISSING
+    try:
+        path = unquote(raw_path, errors="strict")
+    except UnicodeDecodeError:
+        return MISSING
+    if any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return MISSING
+    if path == EVENTS_PATH:
+        return Target("events")
+    suffix = f"?{query}" if query else ""
+    base = unquote(base_path)
+    if path.startswith(_RESERVED):
+        return MISSING
+    if path + "/" == base or (path == "/" and base != "/"):
+        return Target("redirect", location=quote(base) + suffix)
+    if not path.startswith(base):
+        return MISSING
+    rel = path[len(base) :]
+    parts = rel.split("/")
+    wants_dir = rel == "" or rel.endswith("/")
+    if wants_dir:
+        parts = parts[:-1]
+    if any(not part or part.startswith(".") for part in parts):
+        return MISSING
+    candidate = root.joinpath(*parts) / "index.html" if wants_dir else root.joinpath(*parts)
+    try:
+        real = candidate.resolve(strict=True)
+        inside = real.is_relative_to(root.resolve(strict=True))
+    except (OSError, RuntimeError):
+        return MISSING
+    if not inside:
+        return MISSING
+    if real.is_dir():
+        if (real / "index.html").is_file():
+            return Target("redirect", location=quote(path + "/") + suffix)
+        return MISSING
+    return Target("file", path=real)
+
+
+def read_regular_file(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file (never follows a last symlink, never blocks on a FIFO)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read()
+
+
+# --- the injected client ----------------------------------------------------------------------
+_CLIENT = """<script data-broadsheet-preview>
+(() => {
+  const built = %(site)d;
+  const events = new EventSource(%(events)s);
+  let box = null;
+  function hide() { if (box) { box.remove(); box = null; } }
+  function show(errors) {
+    hide();
+    box = document.createElement("div");
+    box.id = "broadsheet-build-error";
+    box.setAttribute("role", "alert");
+    box.style.cssText = "position:fixed;inset:0 0 auto 0;z-index:2147483647;max-height:80vh;overflow:auto;" +
+      "background:#fff5f5;color:#5c0a0a;border-bottom:4px solid #9b1c1c;padding:1rem 1.25rem;" +
+      "font:14px/1.5 ui-monospace,monospace;box-shadow:0 4px 16px rgba(0,0,0,.25)";
+    const title = document.createElement("strong");
+    title.textContent = "Build failed \\u2014 showing the last good build. Fix the file and save to rebuild.";
+    box.append(title);
+    const list = document.createElement("ul");
+    list.style.cssText = "margin:.5rem 0 0;padding-left:1.25rem";
+    for (const error of errors) {
+      const item = document.createElement("li");
+      const where = document.createElement("b");
+      where.textContent = error.where;
+      item.append(where, document.createTextNode((error.where ? ": " : "") + error.message));
+      list.append(item);
+    }
+    box.append(list);
+    document.body.append(box);
+  }
+  events.addEventListener("build", (event) => {
+    const status = JSON.parse(event.data);
+    if (!status.ok) { show(status.errors); return; }
+    if (status.site !== built) { location.reload(); return; }
+    hide();
+  });
+})();
+</script>
+"""
+
+
+def reload_script(site_generation: int) -> bytes:
+    return (_CLIENT % {"site": site_generation, "events": json.dumps(EVENTS_PATH)}).encode()
+
+
+def inject(html: bytes, script: bytes) -> bytes:
+    """Add the preview script before the last </body> (or at the end)."""
+    at = html.lower().rfind(b"</body>")
+    return html + script if at < 0 else html[:at] + script + html[at:]
+
+
+def fallback_page(status: BuildStatus) -> bytes:
+    """Shown when the site has no 404.html (say, before the first build succeeded)."""
+    items = "".join(f"<li><b>{escape(w)}</b>: {escape(m)}</li>" for w, m in status.errors)
+    detail = f"<p>The build failed:</p><ul>{items}</ul>" if not status.ok else ""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>'
+        f"<body><h1>Not found</h1>{detail}</body></html>"
+    ).encode()
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+def host_allowed(host: str | None, port: int) -> bool:
+    """Only `localhost` or an IP literal on our port: a DNS-rebinding page carries its own name."""
+    if not host:
+        return False
+    try:
+        parts = urlsplit("//" + host)
+        name, given_port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if given_port != port or not name:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], output_dir: Path, channel: StatusChannel) -> None:
+        self.output_dir = output_dir
+        self.channel = channel
+        super().__init__(address, PreviewHandler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    server_version = "broadsheet-preview"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass  # requests are not news; build results are printed instead
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        if not host_allowed(self.headers.get("Host"), self.server.port):
+            self._send(HTTPStatus.FORBIDDEN, b"wrong Host header\n", "text/plain; charset=utf-8", head)
+            return
+        status = self.server.channel.current
+        target = resolve_target(self.path, status.base_path, self.server.output_dir)
+        if target.kind == "events":
+            self._events(head)
+        elif target.kind == "redirect":
+            # 302, not 301: browsers keep 301s for good, and a preview's base path can change.
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", target.location or "/")
+            self.send_header("Content-Length", "0")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+        else:
+            data = read_regular_file(target.path) if target.path else None
+            if data is None:
+                self._not_found(status, head)
+                return
+            kind = content_type(target.path)  # type: ignore[arg-type]
+            if kind.startswith("text/html"):
+                data = inject(data, reload_script(status.site_generation))
+            self._send(HTTPStatus.OK, data, kind, head)
+
+    def _not_found(self, status: BuildStatus, head: bool) -> None:
+        page = read_regular_file(self.server.output_dir / "404.html")
+        body = page if page is not None and status.ok else fallback_page(status)
+        body = inject(body, reload_script(status.site_generation))
+        self._send(HTTPStatus.NOT_FOUND, body, "text/html; charset=utf-8", head)
+
+    def _send(self, code: HTTPStatus, body: bytes, kind: str, head: bool) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if kind.startswith("image/svg"):
+            # Images come from strangers' articles: an SVG opened directly must not run script.
+            self.send_header("Content-Security-Policy", "script-src 'none'")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _events(self, head: bool) -> None:
+        origin = self.headers.get("Origin")
+        fetch_site = self.headers.get("Sec-Fetch-Site")
+        own_origin = f"http://{self.headers.get('Host')}"
+        if (origin is not None and origin != own_origin) or fetch_site in ("cross-site", "same-site"):
+            self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused\n", "text/plain; charset=utf-8", head)
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if head:
+            return
+        self.close_connection = True
+        channel = self.server.channel
+        try:
+            status = channel.current
+            self.wfile.write(b"retry: 500\n\n" + status.event())
+            while True:
+                newer = channel.wait_after(status.generation, _KEEPALIVE_SECONDS)
+                if newer is None:
+                    return
+                if newer.generation == status.generation:
+                    self.wfile.write(b": keepalive\n\n")  # also notices a reader that went away
+                    continue
+                status = newer
+                self.wfile.write(status.event())
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            return
+
+
+# --- the serve command ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServeOptions:
+    bind: str = "127.0.0.1"
+    port: int = 8000
+    content_dir: Path | None = None
+    output_dir: Path | None = None  # default: a temporary folder, removed on exit
+    templates_dir: Path | None = None
+    config_file: Path | None = None
+    base_url: str | None = None
+    drafts: bool = False
+
+
+def _url_host(bind: str) -> str:
+    """The host to put in preview links: the bound address, or loopback for a wildcard bind."""
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        return bind
+    if address.is_unspecified:
+        return "127.0.0.1" if address.version == 4 else "[::1]"
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def is_loopback(bind: str) -> bool:
+    if bind == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        return False
+
+
+def preview_base_url(base_url: str, host: str, port: int) -> str:
+    """The configured base URL's path on our own address, so the preview's links stay local."""
+    path = urlsplit(base_url).path or "/"
+    return f"http://{host}:{port}{path if path.endswith('/') else path + '/'}"
+
+
+def _make_server(bind: str, port: int, output_dir: Path, channel: StatusChannel) -> PreviewServer:
+    try:
+        family = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    except socket.gaierror as exc:
+        raise BroadsheetError(f"cannot bind to {bind!r}: {exc.strerror}") from None
+    server_class = type("PreviewServer", (PreviewServer,), {"address_family": family})
+    try:
+        return server_class((bind, port), output_dir, channel)
+    except OSError as exc:
+        hint = " (in use? try --port 0 for any free port)" if exc.errno == 98 else ""
+        raise BroadsheetError(f"cannot listen on {bind}:{port}: {exc.strerror}{hint}") from None
+
+
+class Preview:
+    """One preview session: rebuilds with `builder.build` and publishes each result to the channel."""
+
+    def __init__(
+        self, load: Callable[[], SiteConfig], options: ServeOptions, output_dir: Path, base_path: str, out: TextIO
+    ) -> None:
+        self.load = load
+        self.options = options
+        self.output_dir = output_dir
+        self.out = out
+        self.channel = StatusChannel(BuildStatus(ok=True, base_path=base_path))
+
+    def rebuild(self, host: str, port: int) -> BuildStatus:
+        previous = self.channel.current
+        generation = previous.generation + 1
+        try:
+            config = self.load()
+            base_url = preview_base_url(self.options.base_url or config.base_url, host, port)
+            result = build(
+                config,
+                BuildOptions(
+                    content_dir=self.options.content_dir,
+                    output_dir=self.output_dir,
+                    templates_dir=self.options.templates_dir,
+                    base_url=base_url,
+                    drafts=self.options.drafts,
+                ),
+            )
+        except BuildFailed as failed:
+            status = self._failed(previous, generation, failed.errors)
+        except BroadsheetError as error:
+            status = self._failed(previous, generation, [error])
+        except Exception as error:  # noqa: BLE001 - a preview must outlive a bug; the message says what broke
+            status = self._failed(previous, generation, [BroadsheetError(f"internal error: {error!r}")])
+        else:
+            site = previous.site_generation + (1 if result.stats.swapped or not previous.ok else 0)
+            base_path = urlsplit(base_url).path
+            status = BuildStatus(generation, site, True, (), base_path)
+            s = result.stats
+            print(
+                f"built {result.articles} articles ({s.written} written, {s.removed} removed) in {result.seconds:.2f}s",
+                file=self.out,
+                flush=True,
+            )
+        self.channel.publish(status)
+        return status
+
+    def _failed(self, previous: BuildStatus, generation: int, errors: list[BroadsheetError]) -> BuildStatus:
+        for error in errors:
+            print(f"error: {error}", file=self.out, flush=True)
+        print("build failed; still serving the last good build", file=self.out, flush=True)
+        views = tuple(_error_view(e) for e in errors)
+        return BuildStatus(generation, previous.site_generation, False, views, previous.base_path)
+
+
+def _error_view(error: BroadsheetError) -> tuple[str, str]:
+    where = error.path or ""
+    if where and error.line:
+        where = f"{where}:{error.line}"
+    return where, error.message
+
+
+def watch_spec(config: SiteConfig, options: ServeOptions, output_dir: Path) -> WatchSpec:
+    content = (options.content_dir or config.path("content_dir")).resolve()
+    templates = (options.templates_dir or config.path("templates_dir")).resolve()
+    config_file = (options.config_file or config.root / CONFIG_NAME).resolve()
+    return WatchSpec(
+        folders=(content, templates),
+        files=(config_file,),
+        ignore=(output_dir.resolve(),),
+    )
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) stops the preview as cleanly as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve(
+    load: Callable[[], SiteConfig],
+    options: ServeOptions,
+    *,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    stop: threading.Event | None = None,
+) -> int:
+    """Build, serve and rebuild on change until Ctrl-C, SIGTERM or `stop`. Returns the exit code."""
+    stop = stop or threading.Event()
+    config = load()  # a broken site.toml at start is the user's to fix before there is anything to show
+    if not is_loopback(options.bind):
+        print(
+            f"warning: --bind {options.bind} makes the preview reachable from other machines on your network; "
+            "it is meant for your own browser",
+            file=err,
+            flush=True,
+        )
+    with contextlib.ExitStack() as cleanup:
+        output_dir = options.output_dir
+        if output_dir is None:
+            # The preview's links point at this machine, so by default it never builds into site/:
+            # a later publish of site/ must not ship 127.0.0.1 URLs.
+            scratch = tempfile.mkdtemp(prefix="broadsheet-preview-")
+            cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
+            output_dir = Path(scratch) / "site"
+        output_dir = output_dir.resolve()
+        base_path = urlsplit(preview_base_url(options.base_url or config.base_url, "localhost", 0)).path
+        preview = Preview(load, options, output_dir, base_path, out)
+        server = _make_server(options.bind, options.port, output_dir, preview.channel)
+        cleanup.callback(server.server_close)
+        cleanup.callback(preview.channel.close)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="broadsheet-http")
+        thread.start()
+        cleanup.callback(thread.join, 5)
+        cleanup.callback(server.shutdown)
+        cleanup.callback(stop.set)
+        host = _url_host(options.bind)
+        try:
+            with _terminate_as_interrupt():
+                status = preview.rebuild(host, server.port)
+                print(f"serving http://{host}:{server.port}{status.base_path} (Ctrl-C to stop)", file=out, flush=True)
+                for _changed in watch_sources(watch_spec(config, options, output_dir), stop):
+                    preview.rebuild(host, server.port)
+        except KeyboardInterrupt:
+            pass
+    print("stopped", file=out, flush=True)
+    return 0
