@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from broadsheet.cache import CACHE_DIR, BuildCache
+from broadsheet.cache import CACHE_DIR, BuildCache, code_fingerprint
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint
 from broadsheet.errors import BroadsheetError, BuildFailed
@@ -26,10 +26,19 @@ from broadsheet.feeds import FeedSpec, atom_feed, feed_specs, sitemap
 from broadsheet.load import SourceFile, build_site, decode_article, read_source, scan
 from broadsheet.markdown import render_markdown
 from broadsheet.model import Article, Site
-from broadsheet.pages import Page
+from broadsheet.pages import Page, related
 from broadsheet.render import Facts, Output, Renderer, make_environment, static_outputs
 from broadsheet.urls import output_path
-from broadsheet.write import MissingOutput, WriteStats, build_lock, check_output_dir, read_manifest, recover, write_site
+from broadsheet.write import (
+    MANIFEST,
+    MissingOutput,
+    WriteStats,
+    build_lock,
+    check_output_dir,
+    read_manifest,
+    recover,
+    write_site,
+)
 
 Progress = Callable[[str, int, int], None]
 _PARSE_CHUNK = 64
@@ -110,15 +119,14 @@ class HtmlStore:
 
 
 def load_content(
-    content_dir: Path,
+    markdown: list[SourceFile],
     tz: ZoneInfo,
     cache: BuildCache | None,
     executor_spec: str | None,
     jobs: int,
     progress: Progress,
-) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], list[SourceFile], int]:
-    """Every article (from the cache when its file is untouched), its facts, fresh HTML, errors, assets."""
-    markdown, assets = scan(content_dir)
+) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], int]:
+    """Every article (from the cache when its file is untouched), its facts, fresh HTML, errors."""
     known = cache.articles() if cache else {}
     articles: list[Article] = []
     facts: dict[str, Facts] = {}
@@ -126,12 +134,7 @@ def load_content(
     stats: dict[str, tuple[int, int]] = {}
     errors: list[BroadsheetError] = []
     for source in markdown:
-        try:
-            st = source.path.stat()
-        except OSError as exc:
-            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
-            continue
-        stats[source.rel] = (st.st_size, st.st_mtime_ns)
+        stats[source.rel] = (source.size, source.mtime_ns)
         hit = known.get(source.rel)
         if hit and (hit[0], hit[1]) == stats[source.rel]:
             article, fact = hit[2]
@@ -142,6 +145,8 @@ def load_content(
             todo.append((source.rel, read_source(source)))
         except BroadsheetError as exc:
             errors.append(exc)
+        except OSError as exc:
+            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
 
     fresh_html: dict[str, str] = {}
     fresh: list[tuple[str, int, int, tuple[Article, Facts]]] = []
@@ -165,7 +170,7 @@ def load_content(
         cache.store_articles(fresh, keep=set(stats))
         cache.store_rendered(fresh_html.items())
         cache.prune_rendered({a.digest for a in articles})
-    return articles, facts, fresh_html, errors, assets, len(todo)
+    return articles, facts, fresh_html, errors, len(todo)
 
 
 # --- render stage: forked workers inherit the renderer and the plan, and get page numbers ------------
@@ -241,11 +246,18 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
 
     with build_lock(output_dir):
         recover(output_dir)
+        markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         cache = BuildCache(cache_file) if cache_file else None
         with cache or _NullContext():
-            articles, facts, fresh_html, errors, assets, parsed = load_content(
-                content_dir, config.tz, cache, options.executor, jobs, progress
+            stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
+            if cache and cache.get("stamp") == stamp and (last := cache.blob("last")):
+                # Nothing the site is made of has changed since the last clean build: nothing to do.
+                articles_count, files = last
+                stats = WriteStats(files, 0, files, 0, swapped=False)
+                return BuildResult(articles_count, stats, time.perf_counter() - started)
+            articles, facts, fresh_html, errors, parsed = load_content(
+                markdown, config.tz, cache, options.executor, jobs, progress
             )
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors
@@ -262,7 +274,41 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 stats, rendered = _render_and_write(
                     site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress
                 )
+            if cache:
+                # Only a build without errors may be skipped next time: a failed file must be retried.
+                fresh_stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
+                cache.set("stamp", None if errors else fresh_stamp)
+                cache.set_blob("last", (len(site.articles), stats.files))
     return BuildResult(len(site.articles), stats, time.perf_counter() - started, rendered, parsed, errors)
+
+
+def input_stamp(
+    markdown: list[SourceFile],
+    assets: list[SourceFile],
+    templates_dir: Path,
+    config: SiteConfig,
+    options: BuildOptions,
+    output_dir: Path,
+) -> str:
+    """A hash of every input's stat signature, the settings, Broadsheet's code and the output manifest."""
+    digest = hashlib.blake2b(digest_size=16)
+    for group in (markdown, assets):
+        for f in group:
+            digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
+    digest.update(b"templates\n")
+    for path in sorted(templates_dir.rglob("*")):
+        st = path.stat()
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    settings = {f.name: getattr(config, f.name) for f in fields(config)}
+    digest.update(repr(sorted(settings.items())).encode())
+    digest.update(repr((options.drafts, options.keep_going)).encode())
+    digest.update(code_fingerprint().encode())
+    try:
+        st = (output_dir / MANIFEST).stat()
+        digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+    except FileNotFoundError:
+        digest.update(b"no output")
+    return digest.hexdigest()
 
 
 class _NullContext:
@@ -284,9 +330,12 @@ def _render_and_write(
     progress: Progress,
 ) -> tuple[WriteStats, int]:
     config = renderer.config
-    pages = list(renderer.pages())
-    feeds = feed_specs(site, config)
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
+    finder = CachedRelated(
+        site, config.related_count, renderer.tag_slugs(), fingerprints, cache.blob("related") if cache else None
+    )
+    pages = list(renderer.pages(finder))
+    feeds = feed_specs(site, config)
     known = cache.pages() if cache else {}
     manifest = read_manifest(output_dir) if cache else {}
 
@@ -314,4 +363,38 @@ def _render_and_write(
     stats = write_site(outputs, output_dir)
     if cache:
         cache.replace_pages([(path, key, stats.digests[path]) for path, key in keys.items()])
+        cache.set_blob("related", finder.answers)
     return stats, len(todo)
+
+
+class CachedRelated:
+    """Related stories, remembered between builds. An article's answer depends only on the members
+    of its tags, so it is reused while the fingerprints of those tags are unchanged."""
+
+    def __init__(
+        self,
+        site: Site,
+        count: int,
+        tag_slugs: dict[str, tuple[str, ...]],
+        fingerprints: Fingerprinter,
+        known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
+    ) -> None:
+        self.count = count
+        self.tag_slugs = tag_slugs
+        self.fingerprints = fingerprints
+        self.tags = {t.slug: t for t in site.tags}
+        self.by_path = {a.path: a for a in site.articles}
+        self.known = known or {}
+        self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+
+    def __call__(self, article: Article) -> list[Article]:
+        slugs = self.tag_slugs[article.path]
+        parts = [str(self.count).encode()] + [self.fingerprints.group(self.tags[s]) for s in slugs]
+        key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
+        hit = self.known.get(article.path)
+        if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):
+            found = [self.by_path[p] for p in hit[1]]
+        else:
+            found = related(article, self.tags, self.count, slugs)
+        self.answers[article.path] = (key, tuple(a.path for a in found))
+        return found

@@ -80,6 +80,24 @@ class BuildCache:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
         self.db.close()
 
+    # --- small named values (the last build's input stamp, its counts) -------------------------------
+    def get(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (f"v:{key}",)).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key=?", (f"v:{key}",))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"v:{key}", value))
+
+    def blob(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (f"b:{key}",)).fetchone()
+        return pickle.loads(row[0]) if row else None
+
+    def set_blob(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"b:{key}", pickle.dumps(value, 5)))
+
     # --- parsed files ---------------------------------------------------------------------------
     def articles(self) -> dict[str, tuple[int, int, Any]]:
         """path -> (size, mtime_ns, (Article without body, Facts))."""

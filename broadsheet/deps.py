@@ -48,44 +48,59 @@ class Fingerprinter:
         self._memo: dict[int, bytes] = {}
 
     def key(self, url: str, template: str, context: Mapping[str, Any]) -> str:
-        digest = hashlib.blake2b(self.global_key, digest_size=16)
-        digest.update(f"{url}\0{template}\0".encode())
-        self._feed(digest, context)
-        return digest.hexdigest()
+        parts: list[bytes] = [f"{url}\0{template}\0".encode()]
+        self._walk(parts, context)
+        return hashlib.blake2b(b"".join(parts), key=self.global_key[:64], digest_size=16).hexdigest()
 
-    def _group(self, value: Term | Period) -> bytes:
+    def group(self, value: Term | Period) -> bytes:
         found = self._memo.get(id(value))
         if found is None:
-            digest = hashlib.blake2b(digest_size=16)
             head = (value.kind, value.slug, value.name) if isinstance(value, Term) else value.key
-            digest.update(repr(head).encode())
-            for article in value.articles:
-                digest.update(article.digest.encode() + article.path.encode())
-            found = digest.digest()
+            parts = [repr(head).encode()]
+            parts.extend(self._article(a) for a in value.articles)
+            found = hashlib.blake2b(b"".join(parts), digest_size=16).digest()
             self._memo[id(value)] = found
         return found
 
-    def _feed(self, digest: Any, value: Any) -> None:
-        if isinstance(value, Article):
-            digest.update(b"A" + value.digest.encode() + value.path.encode())
-        elif isinstance(value, Term | Period):
-            digest.update(b"G" + self._group(value))
-        elif value is None or isinstance(value, str | int | float | bool | date | datetime):
-            digest.update(b"V" + repr(value).encode() + b"\0")
-        elif isinstance(value, Mapping):
-            digest.update(b"{")
-            for k in sorted(value):
-                digest.update(repr(k).encode())
-                self._feed(digest, value[k])
-            digest.update(b"}")
-        elif isinstance(value, list | tuple):
-            digest.update(b"[")
+    def _article(self, article: Article) -> bytes:
+        found = self._memo.get(id(article))
+        if found is None:
+            found = self._memo[id(article)] = f"A{article.digest}{article.path}\0".encode()
+        return found
+
+    def _walk(self, parts: list[bytes], value: Any) -> None:
+        kind = type(value)
+        if kind is Article:
+            parts.append(self._article(value))
+        elif kind in _SCALARS:
+            parts.append(b"V" + repr(value).encode() + b"\0")
+        elif kind is Term or kind is Period:
+            parts.append(b"G" + self.group(value))
+        elif kind is list or kind is tuple:
+            parts.append(b"[")
             for item in value:
-                self._feed(digest, item)
-            digest.update(b"]")
+                self._walk(parts, item)
+            parts.append(b"]")
+        elif isinstance(value, Mapping):
+            parts.append(b"{")
+            for k in sorted(value):
+                parts.append(repr(k).encode())
+                self._walk(parts, value[k])
+            parts.append(b"}")
         elif dataclasses.is_dataclass(value):
-            digest.update(type(value).__name__.encode())
-            for f in dataclasses.fields(value):
-                self._feed(digest, getattr(value, f.name))
+            parts.append(kind.__name__.encode())
+            for name in _field_names(kind):
+                self._walk(parts, getattr(value, name))
         else:
-            raise TypeError(f"cannot fingerprint {type(value).__name__} in a page context")
+            raise TypeError(f"cannot fingerprint {kind.__name__} in a page context")
+
+
+_SCALARS = {type(None), str, int, float, bool, date, datetime}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names

@@ -19,23 +19,45 @@ from broadsheet.urls import slugify
 class SourceFile:
     rel: str  # posix path relative to the content folder
     path: Path
+    size: int = 0
+    mtime_ns: int = 0
 
 
 def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
-    """(Markdown files, other files) under content_dir, sorted; links leading outside are skipped."""
+    """(Markdown files, other files) under content_dir, sorted, with their stat signatures.
+
+    Hidden entries are skipped, and so is any symlink that leads outside content_dir: a link must
+    not publish files from elsewhere on the machine."""
     root = content_dir.resolve()
     markdown: list[SourceFile] = []
     assets: list[SourceFile] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _inside(root, Path(folder, d)))
-        for name in sorted(files):
-            if name.startswith("."):
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = Path(folder, name)
-            if not _inside(root, path):
-                continue  # a symlink out of content/ must not publish files from elsewhere
-            rel = path.relative_to(root).as_posix()
-            (markdown if name.endswith(".md") else assets).append(SourceFile(rel, path))
+            path = Path(entry.path)
+            if entry.is_symlink() and not _inside(root, path):
+                continue
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir():
+                    subfolders.append((path, rel + "/"))
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue
+            source = SourceFile(rel, path, st.st_size, st.st_mtime_ns)
+            (markdown if entry.name.endswith(".md") else assets).append(source)
+        pending.extend(reversed(subfolders))
+    markdown.sort(key=lambda f: f.rel)
+    assets.sort(key=lambda f: f.rel)
     return markdown, assets
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 
@@ -49,7 +50,7 @@ class Article:
     def day(self) -> date:
         return self.date.date()
 
-    @property
+    @cached_property
     def url(self) -> str:
         """Site-relative URL path, without leading slash."""
         d = self.date

@@ -6,8 +6,8 @@ writes; virtual pages (tag, date and paginated lists) follow the same URL rules 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Sequence
+import heapq
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,17 +74,16 @@ def paginate(articles: Sequence[Article], base: str, size: int) -> Iterator[tupl
         yield Pagination(number, total, base), articles[(number - 1) * size : number * size]
 
 
-def related(article: Article, site_tags: dict[str, Term], count: int, tag_slugs: tuple[str, ...]) -> list[Article]:
+def related(article: Article, site_tags: Mapping[str, Term], count: int, tag_slugs: Sequence[str]) -> list[Article]:
     """Articles sharing most tags with `article`; ties go to the newer one, then the URL."""
-    if count == 0:
+    if count == 0 or not tag_slugs:
         return []
-    shared: Counter[Article] = Counter()
+    shared: dict[Article, int] = {}
     for slug in tag_slugs:
         for other in site_tags[slug].articles:
-            if other is not article:
-                shared[other] += 1
-    ranked = sorted(shared.items(), key=lambda kv: (-kv[1], -kv[0].date.timestamp(), kv[0].url))
-    return [other for other, _ in ranked[:count]]
+            shared[other] = shared.get(other, 0) + 1
+    shared.pop(article, None)
+    return heapq.nsmallest(count, shared, key=lambda o: (-shared[o], -o.date.timestamp(), o.url))
 
 
 def list_pages(articles: Sequence[Article], base: str, size: int, template: str, **context: Any) -> Iterator[Page]:
@@ -104,9 +103,20 @@ def _neighbours(periods: Sequence[Period]) -> Iterator[tuple[Period, Period | No
         yield period, older, newer
 
 
-def plan_pages(site: Site, config: SiteConfig, tag_slugs: dict[str, tuple[str, ...]]) -> Iterator[Page]:
-    """Every HTML page of the site. `tag_slugs` maps article path -> its tag slugs."""
+RelatedFinder = Callable[[Article], Sequence[Article]]
+
+
+def plan_pages(
+    site: Site, config: SiteConfig, tag_slugs: Mapping[str, Sequence[str]], related_for: RelatedFinder | None = None
+) -> Iterator[Page]:
+    """Every HTML page of the site. `tag_slugs` maps article path -> its tag slugs; `related_for`
+    may replace the related-stories search (e.g. with a cached one); it must give the same answer."""
     tags_by_slug = {t.slug: t for t in site.tags}
+    if related_for is None:
+
+        def related_for(article: Article) -> Sequence[Article]:
+            return related(article, tags_by_slug, config.related_count, tag_slugs[article.path])
+
     articles = site.articles
     for i, article in enumerate(articles):
         yield Page(
@@ -116,7 +126,7 @@ def plan_pages(site: Site, config: SiteConfig, tag_slugs: dict[str, tuple[str, .
                 "article": article,
                 "newer": articles[i - 1] if i > 0 else None,
                 "older": articles[i + 1] if i + 1 < len(articles) else None,
-                "related": related(article, tags_by_slug, config.related_count, tag_slugs[article.path]),
+                "related": list(related_for(article)),
             },
         )
 

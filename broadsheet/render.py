@@ -19,7 +19,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url, summarise
 from broadsheet.model import Article, Site
-from broadsheet.pages import Page, day_label, period_label, plan_pages
+from broadsheet.pages import Page, RelatedFinder, day_label, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
 
 WORDS_PER_MINUTE = 230
@@ -177,9 +177,11 @@ class Renderer:
             raise _template_error(exc, page) from exc
         return Output(output_path(page.url), html.encode("utf-8"))
 
-    def pages(self) -> Iterator[Page]:
-        slugs = {a.path: tuple(dict.fromkeys(slugify(t, fallback="tag") for t in a.tags)) for a in self.site.articles}
-        return plan_pages(self.site, self.config, slugs)
+    def tag_slugs(self) -> dict[str, tuple[str, ...]]:
+        return {a.path: tuple(dict.fromkeys(slugify(t, fallback="tag") for t in a.tags)) for a in self.site.articles}
+
+    def pages(self, related_for: RelatedFinder | None = None) -> Iterator[Page]:
+        return plan_pages(self.site, self.config, self.tag_slugs(), related_for)
 
 
 def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
