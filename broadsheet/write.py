@@ -17,8 +17,11 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,15 +94,42 @@ def read_manifest(output: Path) -> dict[str, str]:
     return {}
 
 
+def read_build_errors(output: Path) -> list[str] | None:
+    """The errors the manifest records for the build that wrote (or last failed to replace) this
+    folder: [] for a clean build, None when unknown (no manifest, or one from before this was kept)."""
+    try:
+        errors = json.loads((output / MANIFEST).read_text("utf-8")).get("errors")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(e) for e in errors] if isinstance(errors, list) else None
+
+
+def record_failed_build(output: Path, errors: Sequence[str]) -> None:
+    """Note in the manifest that the latest build failed, so `publish` refuses the older pages still
+    here until a build succeeds. Only the manifest is replaced (atomically); every page stays."""
+    manifest = output / MANIFEST
+    try:
+        data = json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        return  # no site here (or not ours): nothing could be published from it anyway
+    if not isinstance(data, dict):
+        return
+    data["errors"] = [str(e) for e in errors] or ["the build failed"]
+    staged = manifest.with_name(f"{MANIFEST}.{os.getpid()}.tmp")
+    staged.write_text(json.dumps(data, sort_keys=True, indent=0), "utf-8")
+    os.replace(staged, manifest)
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def write_site(outputs: list[Output], output: Path) -> WriteStats:
+def write_site(outputs: list[Output], output: Path, *, errors: Sequence[str] = ()) -> WriteStats:
     """Write every output into a staging tree and swap it in; touch nothing if nothing changed.
 
     An output with `keep` set must match the file already in `output` (per the manifest); it is
-    hard-linked into the new tree. Raises MissingOutput if such a file has disappeared."""
+    hard-linked into the new tree. Raises MissingOutput if such a file has disappeared.
+    `errors` (from a --keep-going build) are recorded in the manifest: `publish` refuses such a site."""
     old = read_manifest(output) if output.is_dir() else {}
     paths = [item.path for item in outputs]
     if len(set(paths)) != len(paths):
@@ -113,7 +143,7 @@ def write_site(outputs: list[Output], output: Path) -> WriteStats:
             data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
             prepared.append((item, data, _digest(data)))
     digests = {item.path: digest for item, _, digest in prepared}
-    if output.is_dir() and digests == old:
+    if output.is_dir() and digests == old and read_build_errors(output) == list(errors):
         return WriteStats(len(digests), 0, len(digests), 0, swapped=False, digests=digests)
 
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
@@ -134,7 +164,10 @@ def write_site(outputs: list[Output], output: Path) -> WriteStats:
             written += 1
         removed = len(set(old) - set(digests))
         (staging / MANIFEST).write_text(
-            json.dumps({"version": _MANIFEST_VERSION, "files": digests}, sort_keys=True, indent=0), "utf-8"
+            json.dumps(
+                {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}, sort_keys=True, indent=0
+            ),
+            "utf-8",
         )
         _swap_in(staging, output)
         return WriteStats(len(digests), written, unchanged, removed, swapped=True, digests=digests)
@@ -174,23 +207,45 @@ def _swap_in(staging: Path, output: Path) -> None:
     if not output.exists():
         os.rename(staging, output)
         return
+    tag = f"{os.getpid()}-{time.monotonic_ns()}"
+    retired = output.with_name(f".{output.name}-old-{tag}")
     if _exchange(staging, output):
-        shutil.rmtree(staging)  # staging now holds the previous site
-        return
-    # Fallback: two renames; the window without output/ is tiny and the old tree is kept until the end.
-    previous = output.with_name(f".{output.name}-old-{os.getpid()}")
-    os.rename(output, previous)
-    os.rename(staging, output)
-    shutil.rmtree(previous)
+        os.rename(staging, retired)  # staging now holds the previous site
+    else:
+        # Fallback: two renames. A crash between them leaves the complete previous site under
+        # the -swap- name, and recover() puts it back.
+        swap = output.with_name(f".{output.name}-swap-{tag}")
+        os.rename(output, swap)
+        os.rename(staging, output)
+        os.rename(swap, retired)
+    _remove_later(retired)
+
+
+def _remove_later(tree: Path) -> None:
+    """Delete a retired tree in a detached process: the build is done once the new site is live.
+    If that process dies, the next build's recover() removes the leftover."""
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(tree)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def recover(output: Path) -> None:
-    """After a crash, leftovers from an unfinished build are removed (never the live site)."""
+    """After a crash: put back a previous site caught mid-swap, drop unfinished staging trees, and
+    delete retired trees (in the background; a slow deletion must not slow the next build)."""
+    if not output.exists():
+        swaps = sorted(output.parent.glob(f".{output.name}-swap-*"))
+        if swaps:
+            os.rename(swaps[-1], output)
     for leftover in output.parent.glob(f".{output.name}-new-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    if not output.exists():
-        olds = sorted(output.parent.glob(f".{output.name}-old-*"))
-        if olds:
-            os.rename(olds[-1], output)
-    for leftover in output.parent.glob(f".{output.name}-old-*"):
+    for leftover in output.parent.glob(f".{output.name}-swap-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in output.parent.glob(f".{output.name}-old-*"):
+        _remove_later(leftover)
