@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,16 +29,16 @@ WORDS = (
 ).split()
 
 
-def make_corpus(root: Path, n: int, seed: int = 1) -> None:
+def make_corpus(root: Path, n: int, seed: int = 1, words: tuple[int, int] = (500, 1001), tags: int = 300) -> None:
+    """n articles with 2-5 tags from a vocabulary of `tags`, dates over three years, seeded."""
     rng = random.Random(seed)
-    vocabulary = [f"Topic {i:03d}" for i in range(300)]
+    vocabulary = [f"Topic {i:03d}" for i in range(tags)]
     sources = [f"Outlet {i}" for i in range(25)]
     start = date(2021, 1, 1)
     for i in range(n):
         day = start + timedelta(days=rng.randrange(3 * 365))
-        words = rng.randrange(500, 1001)
         paragraphs = []
-        left = words
+        left = rng.randrange(*words)
         while left > 0:
             k = min(left, rng.randrange(40, 90))
             text = " ".join(rng.choice(WORDS) for _ in range(k))
@@ -65,10 +64,22 @@ def make_corpus(root: Path, n: int, seed: int = 1) -> None:
         )
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc), in KiB."""
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages (forked workers) are split between the processes sharing
+    them, so the sum over a process tree is the memory the tree really occupies."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_pss_kib(root: int) -> int:
+    """Memory of a process and all its descendants (Linux /proc), in KiB."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -76,19 +87,18 @@ def _tree_rss_kib(root: int) -> int:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * resource.getpagesize() // 1024
         except (OSError, IndexError, ValueError):
             continue
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total += _pss_kib(pid)
         stack.extend(child for child, parent in parents.items() if parent == pid)
     return total
 
 
 def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
-    """Run one build; return (wall seconds, peak RSS in MB of the build's process tree, summary line)."""
+    """Run one build; return (wall seconds, peak memory (PSS, MB) of the build's process tree, summary)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "broadsheet", "build", "--quiet", *extra],
@@ -96,7 +106,7 @@ def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
     )
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        peak = max(peak, _tree_pss_kib(proc.pid))
         time.sleep(0.05)
     wall = time.perf_counter() - started
     out, err = proc.communicate()
@@ -136,7 +146,7 @@ def main() -> None:
     rows.append(("template changed", *run_build(site, extra)))
 
     print(f"\n{args.articles} articles, {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    print("| build | wall s | ms/article | peak MB | result |")
+    print("| build | wall s | ms/article | peak MB (PSS) | result |")
     print("|---|---:|---:|---:|---|")
     for name, wall, peak, summary in rows:
         print(f"| {name} | {wall:.2f} | {wall * 1000 / args.articles:.2f} | {peak} | {summary} |")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,16 @@ from broadsheet.deps import Fingerprinter, global_fingerprint
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import chunked, default_jobs, fork_pool, open_executor
 from broadsheet.feeds import FeedSpec, atom_feed, feed_specs, sitemap
+from broadsheet.hosting import HEADERS_FILE, headers_file
+from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, decode_article, read_source, scan
 from broadsheet.markdown import render_markdown
 from broadsheet.model import Article, Site
 from broadsheet.pages import Page, related
 from broadsheet.render import Facts, Output, Renderer, make_environment, static_outputs
+from broadsheet.search import with_search_index
 from broadsheet.urls import output_path
+from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
     MANIFEST,
     MissingOutput,
@@ -36,6 +40,7 @@ from broadsheet.write import (
     build_lock,
     check_output_dir,
     read_manifest,
+    record_failed_build,
     recover,
     write_site,
 )
@@ -56,6 +61,7 @@ class BuildOptions:
     jobs: int | None = None  # worker processes; default: every core
     executor: str | None = None  # Markdown fan-out: "process" (default), "inline", "dask://HOST:PORT"
     cache: bool = True
+    precompress: bool = False  # also write .gz (and .br with the brotli package) beside text files
 
 
 @dataclass(frozen=True)
@@ -208,20 +214,21 @@ def _run_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, bytes]]:
     return _worker_plan.run(jobs)
 
 
-def render_changed(plan: _RenderPlan, jobs: list[_Job], workers: int, progress: Progress) -> list[tuple[str, bytes]]:
+def render_changed(
+    plan: _RenderPlan, jobs: list[_Job], workers: int, progress: Progress
+) -> Iterator[tuple[str, bytes]]:
     if not jobs:
-        return []
+        return
     progress("render", 0, len(jobs))
     if workers <= 1 or len(jobs) < 2 * _RENDER_CHUNK:
-        results = plan.run(jobs)
-        progress("render", len(jobs), len(jobs))
-        return results
-    results = []
+        for done, batch in enumerate(chunked(jobs, _RENDER_CHUNK), 1):
+            yield from plan.run(batch)
+            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+        return
     with fork_pool(workers, _init_worker, (plan,)) as pool:
-        for batch in pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)):
-            results.extend(batch)
-            progress("render", len(results), len(jobs))
-    return results
+        for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
+            yield from batch
+            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
 
 
 def cache_path_for(config: SiteConfig, content_dir: Path, output_dir: Path) -> Path:
@@ -262,18 +269,24 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors
             if errors and not options.keep_going:
-                raise BuildFailed(sorted(errors, key=lambda e: (e.path or "", e.line or 0)))
+                failed = sorted(errors, key=lambda e: (e.path or "", e.line or 0))
+                record_failed_build(output_dir, [str(e) for e in failed])  # so publish refuses the old pages
+                raise BuildFailed(failed)
             html_of = HtmlStore(fresh_html, cache_file)
             renderer = Renderer(site, config, env, facts, html_of)
+            extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
             try:
                 stats, rendered = _render_and_write(
-                    site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress
+                    site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except MissingOutput:
                 # Someone changed files in the output folder: forget what we knew and render everything.
                 stats, rendered = _render_and_write(
-                    site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress
+                    site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
+            except BroadsheetError as exc:  # a template error: publish must not send the older pages either
+                record_failed_build(output_dir, [str(exc)])
+                raise
             if cache:
                 # Only a build without errors may be skipped next time: a failed file must be retried.
                 fresh_stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
@@ -301,7 +314,7 @@ def input_stamp(
         digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     settings = {f.name: getattr(config, f.name) for f in fields(config)}
     digest.update(repr(sorted(settings.items())).encode())
-    digest.update(repr((options.drafts, options.keep_going)).encode())
+    digest.update(repr((options.drafts, options.keep_going, options.precompress)).encode())
     digest.update(code_fingerprint().encode())
     try:
         st = (output_dir / MANIFEST).stat()
@@ -328,6 +341,9 @@ def _render_and_write(
     output_dir: Path,
     jobs: int,
     progress: Progress,
+    *,
+    precompress: bool = False,
+    errors: Sequence[str] = (),
 ) -> tuple[WriteStats, int]:
     config = renderer.config
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
@@ -339,7 +355,7 @@ def _render_and_write(
     known = cache.pages() if cache else {}
     manifest = read_manifest(output_dir) if cache else {}
 
-    outputs: list[Output] = []
+    kept: list[Output] = []
     keys: dict[str, str] = {}
     todo: list[_Job] = []
     candidates = [("page", i, output_path(p.url), p.template, p.context) for i, p in enumerate(pages)]
@@ -349,22 +365,46 @@ def _render_and_write(
         keys[path] = key
         old = known.get(path)
         if old and old[0] == key and manifest.get(path) == old[1]:
-            outputs.append(Output(path, keep=old[1]))
+            kept.append(Output(path, keep=old[1]))
         else:
             todo.append((kind, index))
-
     plan = _RenderPlan(renderer, pages, feeds)
-    for path, data in render_changed(plan, todo, jobs, progress):
-        outputs.append(Output(path, data))
     html_urls = [p.url for p in pages if p.url != "404.html"]
-    outputs.append(Output("sitemap.xml", sitemap(config, html_urls, site)))
-    outputs.append(Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode()))
-    outputs.extend(static_outputs(site, templates_dir, content_dir))
-    stats = write_site(outputs, output_dir)
+
+    def stream() -> Iterator[Output]:
+        """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
+        yield from kept
+        for path, data in render_changed(plan, todo, jobs, progress):
+            yield Output(path, data)
+        yield Output("sitemap.xml", sitemap(config, html_urls, site))
+        yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
+        yield from static_outputs(site, templates_dir, content_dir)
+        # Reader (issue 8): web app files at the site root.
+        yield from webapp_outputs(config, templates_dir)
+
+    # The search index of the article pages, built from the same stream, so it lands in the same
+    # staging folder and atomic swap; then cache rules for Netlify / Cloudflare Pages (issue 7).
+    outputs = with_headers(with_search_index(stream(), language=config.language, previous=output_dir))
+    if precompress:
+        outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
+    stats = write_site(outputs, output_dir, errors=errors)
     if cache:
         cache.replace_pages([(path, key, stats.digests[path]) for path, key in keys.items()])
         cache.set_blob("related", finder.answers)
     return stats, len(todo)
+
+
+def with_headers(outputs: Iterable[Output]) -> Iterator[Output]:
+    """The outputs, then a `_headers` file with cache rules for them (unless content brings its own)."""
+    seen: list[str] = []
+    immutable: set[str] = set()
+    for item in outputs:
+        seen.append(item.path)
+        if item.immutable:
+            immutable.add(item.path)
+        yield item
+    if HEADERS_FILE not in seen:
+        yield Output(HEADERS_FILE, headers_file(seen, immutable))
 
 
 class CachedRelated:

@@ -31,19 +31,41 @@ def _parser() -> argparse.ArgumentParser:
     _site_options(b)
     b.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
     b.add_argument("--keep-going", action="store_true", help="build what can be built; report failures at the end")
+    b.add_argument("--precompress", action="store_true", help="also write .gz (and .br) copies of text files")
     b.add_argument("--quiet", "-q", action="store_true", help="print only errors and the summary line")
 
-    i = sub.add_parser("import", help="import raw articles (.txt) into content/")
-    i.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a file or a folder of .txt files")
+    i = sub.add_parser("import", help="import articles (.txt, saved .html pages, feed files or URLs) into content/")
+    i.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a .txt/.html/feed file, a folder of them, or an http(s) URL"
+    )
     i.add_argument("--content", type=Path, help="content folder (default: from site.toml, else content/)")
     i.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
     i.add_argument("--date", type=_date, help="publication date for articles whose text has none")
+    i.add_argument("--full-text", action="store_true", help="for feeds: fetch each entry's page and extract it")
+    i.add_argument("--allow-loopback", action="store_true", help="allow URLs on this machine (127.0.0.1, ::1)")
+
+    f = sub.add_parser("fetch", help="update every [[feeds]] subscription in site.toml")
+    f.add_argument("--content", type=Path, help="content folder (default: from site.toml, else content/)")
+    f.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
+    f.add_argument("--workers", type=int, default=4, help="feeds fetched at once (default: 4)")
+    f.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request (default: 30)")
+    f.add_argument("--allow-loopback", action="store_true", help="allow feeds on this machine (127.0.0.1, ::1)")
+    f.add_argument("--quiet", "-q", action="store_true", help="print only failures and the summary")
 
     s = sub.add_parser("serve", help="build, serve on 127.0.0.1, rebuild on change and reload open pages")
     _site_options(s)
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
     s.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--drafts", action="store_true", help="include articles marked draft: true")
+
+    p = sub.add_parser("publish", help="send the built site to a git branch, a folder or an rsync target")
+    p.add_argument("--to", required=True, metavar="TARGET", help="git | DIR | rsync://HOST/MOD/PATH | [USER@]HOST:PATH")
+    p.add_argument("--output", type=Path, help="built site folder (default: from site.toml, else site/)")
+    p.add_argument("--config", type=Path, help="site.toml to read (default: ./site.toml if present)")
+    p.add_argument("--repo", metavar="PATH_OR_URL", help="git: remote name, repository path or URL (default: origin)")
+    p.add_argument("--branch", default="gh-pages", help="git: branch to publish to (default: gh-pages)")
+    p.add_argument("--cname", metavar="DOMAIN", help="git: custom domain written to CNAME (GitHub Pages)")
+    p.add_argument("--message", "-m", help="git: commit message")
     return parser
 
 
@@ -83,6 +105,7 @@ def run_build(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         drafts=args.drafts,
         keep_going=args.keep_going,
+        precompress=args.precompress,
     )
     try:
         result = build(config, options, progress=_progress_printer(args.quiet))
@@ -104,11 +127,33 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from broadsheet.ingest.importer import import_paths
+    from broadsheet.ingest.webimport import import_any
 
     config = load_config(args.config)
     content = args.content or config.path("content_dir")
-    return import_paths(args.paths, content, date=args.date, tag_aliases=config.tag_aliases)
+    return import_any(
+        args.paths,
+        content,
+        config.tz,
+        date=args.date,
+        tag_aliases=config.tag_aliases,
+        full_text=args.full_text,
+        allow_loopback=args.allow_loopback,
+    )
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from broadsheet.ingest.pull import fetch_command
+
+    config = load_config(args.config)
+    return fetch_command(
+        config,
+        content_dir=args.content,
+        workers=args.workers,
+        timeout=args.timeout,
+        allow_loopback=args.allow_loopback,
+        quiet=args.quiet,
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -127,7 +172,17 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(lambda: load_config(args.config), options)
 
 
-COMMANDS = {"build": run_build, "import": run_import, "serve": run_serve}
+def run_publish(args: argparse.Namespace) -> int:
+    from broadsheet.publish import PublishOptions, publish
+
+    config = load_config(args.config)
+    options = PublishOptions(args.to, args.repo, args.branch, args.cname, args.message)
+    result = publish(args.output or config.path("output_dir"), options, project_root=config.root)
+    print(result.summary)
+    return 0
+
+
+COMMANDS = {"build": run_build, "import": run_import, "serve": run_serve, "fetch": run_fetch, "publish": run_publish}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,7 +25,9 @@ SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrs)
+    # Attributes carry content too (a tag name becomes category/@term): one control character
+    # there and the whole feed stops being XML.
+    element = ET.SubElement(parent, tag, {name: _xml_safe(value) for name, value in attrs.items()})
     if text is not None:
         element.text = _xml_safe(text)
     return element

@@ -53,8 +53,13 @@ def split(text: str, path: str) -> tuple[dict[str, Any], str, int]:
         data = _YAML.load(fm, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark else None
+        # `fm` starts with the newline that ends the opening '---' (file line 1): fm's line 0 is line 1.
+        offset = 1 if fm.startswith(("\n", "\r")) else 2
+        line = mark.line + offset if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context_mark and mark is not exc.context_mark:
+            # An unclosed [ or { is only noticed lines later; say where the construct began.
+            problem += f" ({exc.context} that starts on line {exc.context_mark.line + offset})"
         if "python/" in str(exc):
             problem = "YAML tags that build Python objects are not allowed (safe loading only)"
         raise BroadsheetError(f"invalid YAML in frontmatter: {problem}", path=path, line=line) from None

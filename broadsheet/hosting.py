@@ -1,6 +1,6 @@
-"""Extras for static hosts: cache rules (`_headers`), precompressed copies, a pinned build time.
+"""Extras for static hosts: cache rules (`_headers`) and precompressed copies of text files.
 
-Pure functions over output paths and bytes; nothing here reads the clock or writes a file.
+Functions over the build's outputs; nothing here writes a file.
 """
 
 from __future__ import annotations
@@ -9,13 +9,9 @@ import gzip
 import importlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from broadsheet.errors import BroadsheetError
-
-if TYPE_CHECKING:  # render imports this module for headers_file
-    from broadsheet.render import Output
+from broadsheet.render import Output
 
 HEADERS_FILE = "_headers"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -56,6 +52,14 @@ def headers_file(paths: Iterable[str], immutable: Collection[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def headers_output(outputs: Iterable[Output]) -> Output | None:
+    """`_headers` for the site, unless the content brings its own (content/_headers wins)."""
+    items = list(outputs)
+    if any(item.path == HEADERS_FILE for item in items):
+        return None
+    return Output(HEADERS_FILE, headers_file([i.path for i in items], {i.path for i in items if i.immutable}))
+
+
 def _file_patterns(path: str) -> list[str]:
     """URL patterns that serve `path`: a folder's index.html is also its folder URL."""
     if path == "index.html":
@@ -81,32 +85,33 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def precompress(outputs: Iterable[Output], compressors: Iterable[Compressor] | None = None) -> Iterator[Output]:
+def precompress(
+    outputs: Iterable[Output],
+    *,
+    previous: Mapping[str, str],
+    output_dir: Path,
+    compressors: Iterable[Compressor] | None = None,
+) -> Iterator[Output]:
     """Each output, followed by compressed copies (`page.html.gz`, `.br`) of text files they shrink.
 
     Servers such as nginx (`gzip_static`) send these instead of compressing on every request.
+    A page the build keeps unchanged keeps its compressed copies too (`previous` is the output
+    folder's manifest); only when there were none are they made from the file already there.
     """
-    from broadsheet.render import Output
-
     chosen = list(default_compressors() if compressors is None else compressors)
     for item in outputs:
+        yield item
         if not item.path.endswith(COMPRESSIBLE) or not chosen:
-            yield item
             continue
-        data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
-        yield Output(item.path, data)
+        if item.keep is not None and all(item.path + suffix in previous for suffix, _ in chosen):
+            for suffix, _ in chosen:
+                yield Output(item.path + suffix, keep=previous[item.path + suffix])
+            continue
+        if item.data is not None:
+            data = item.data
+        else:
+            data = (output_dir / item.path if item.keep is not None else item.source).read_bytes()  # type: ignore[union-attr]
         for suffix, compress in chosen:
             packed = compress(data)
             if len(packed) < len(data):
                 yield Output(item.path + suffix, packed)
-
-
-def source_date_epoch(environ: Mapping[str, str]) -> datetime | None:
-    """The build time fixed by SOURCE_DATE_EPOCH (reproducible-builds.org), or None when unset."""
-    value = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (ValueError, OverflowError, OSError):
-        raise BroadsheetError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, got {value!r}") from None

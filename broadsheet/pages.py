@@ -181,4 +181,5 @@ def plan_pages(
         )
 
     yield Page("archive/", "archive.html", {"years": site.years, "months": site.months, "title": "Archive"})
+    yield Page("search/", "search.html", {"title": "Search"})  # reader (issue 8): runs Pagefind in the browser
     yield Page("404.html", "404.html", {"title": "Page not found"})

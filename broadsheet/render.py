@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2.exceptions import TemplateRuntimeError
 from markupsafe import Markup
 
+from broadsheet.assets import hash_static
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url, summarise
@@ -34,6 +36,7 @@ class Output:
     data: bytes | None = None
     source: Path | None = None
     keep: str | None = None
+    immutable: bool = False  # named by its content hash: hosts may cache it for a year (see hosting.py)
 
 
 def json_ld(value: Any) -> Markup:
@@ -60,6 +63,8 @@ def make_environment(templates_dir: Path) -> Environment:
     env.filters["period_label"] = period_label
     env.filters["slug"] = slugify
     env.tests["safe_url"] = is_safe_url
+    # name in templates/static -> its content-hashed output path, for the asset() helper
+    env.globals["static_assets"] = {a.name: a.path for a in hash_static(templates_dir / "static")}
     return env
 
 
@@ -113,9 +118,17 @@ class Renderer:
             image_src=self.image_src,
             article_ld=self.article_ld,
             iso=self.iso,
+            asset=self.asset,
         )
 
     # --- helpers templates call -------------------------------------------------------------
+    def asset(self, name: str) -> str:
+        """Link to templates/static/<name> under its content-hashed name, which hosts may cache for a year."""
+        paths: Mapping[str, str] = self.env.globals["static_assets"]  # type: ignore[assignment]
+        if name not in paths:
+            raise TemplateRuntimeError(f"asset({name!r}): no such file in templates/static ({', '.join(paths)})")
+        return self.config.base_path + paths[name]
+
     def body(self, article: Article) -> Markup:
         return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown
 
@@ -191,10 +204,13 @@ def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
 
 
 def static_outputs(site: Site, templates_dir: Path, content_dir: Path) -> Iterator[Output]:
-    """Theme assets (templates/static/) and non-Markdown files from content/, copied as they are."""
+    """Theme assets (templates/static/) and non-Markdown files from content/, copied as they are.
+
+    Each theme asset is written twice: under its content-hashed name (what `asset()` links to,
+    marked immutable for long caching) and under its plain name, for scripts and older templates."""
     static = templates_dir / "static"
-    if static.is_dir():
-        for path in sorted(p for p in static.rglob("*") if p.is_file()):
-            yield Output("static/" + path.relative_to(static).as_posix(), source=path)
+    for item in hash_static(static):
+        yield Output("static/" + item.name, source=static / item.name)
+        yield Output(item.path, item.data, immutable=True)
     for rel in site.assets:
         yield Output(rel, source=content_dir / rel)

@@ -34,6 +34,7 @@ from broadsheet.builder import BuildOptions, build
 from broadsheet.config import CONFIG_NAME, SiteConfig
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.watch import WatchSpec, watch_sources
+from broadsheet.write import check_output_dir
 
 EVENTS_PATH = "/__broadsheet/events"
 _RESERVED = "/__broadsheet/"
@@ -262,7 +263,7 @@ def host_allowed(host: str | None, port: int) -> bool:
         name, given_port = parts.hostname, parts.port
     except ValueError:
         return False
-    if given_port != port or not name:
+    if (given_port or 80) != port or not name:
         return False
     if name == "localhost":
         return True
@@ -326,7 +327,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _not_found(self, status: BuildStatus, head: bool) -> None:
         page = read_regular_file(self.server.output_dir / "404.html")
-        body = page if page is not None and status.ok else fallback_page(status)
+        body = page if page is not None else fallback_page(status)
         body = inject(body, reload_script(status.site_generation))
         self._send(HTTPStatus.NOT_FOUND, body, "text/html; charset=utf-8", head)
 
@@ -537,7 +538,11 @@ def serve(
         )
     with contextlib.ExitStack() as cleanup:
         output_dir = options.output_dir
-        if output_dir is None:
+        if output_dir is not None:
+            # Refuse a wrong --output now, not as a "build error" in a page nobody can open.
+            content = (options.content_dir or config.path("content_dir")).resolve()
+            check_output_dir(output_dir, project_root=config.root, content_dir=content)
+        else:
             # The preview's links point at this machine, so by default it never builds into site/:
             # a later publish of site/ must not ship 127.0.0.1 URLs.
             scratch = tempfile.mkdtemp(prefix="broadsheet-preview-")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,33 +124,30 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def write_site(outputs: list[Output], output: Path, *, errors: Sequence[str] = ()) -> WriteStats:
-    """Write every output into a staging tree and swap it in; touch nothing if nothing changed.
+def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str] = ()) -> WriteStats:
+    """Stream every output into a staging tree and swap it in; leave `output` alone if nothing changed.
 
-    An output with `keep` set must match the file already in `output` (per the manifest); it is
-    hard-linked into the new tree. Raises MissingOutput if such a file has disappeared.
-    `errors` (from a --keep-going build) are recorded in the manifest: `publish` refuses such a site."""
+    Outputs are written as they arrive, so a large site is never held in memory. An output with
+    `keep` set must match the file already in `output` (per the manifest); it is hard-linked into
+    the new tree, and MissingOutput is raised if that file has disappeared. `errors` (from a
+    --keep-going build) are recorded in the manifest: `publish` refuses such a site."""
     old = read_manifest(output) if output.is_dir() else {}
-    paths = [item.path for item in outputs]
-    if len(set(paths)) != len(paths):
-        twice = sorted({p for p in paths if paths.count(p) > 1})
-        raise BroadsheetError(f"two outputs want the same file {twice[0]!r}", path=twice[0])
-    prepared: list[tuple[Output, bytes | None, str]] = []
-    for item in outputs:
-        if item.keep is not None:
-            prepared.append((item, None, item.keep))
-        else:
-            data = item.data if item.data is not None else item.source.read_bytes()  # type: ignore[union-attr]
-            prepared.append((item, data, _digest(data)))
-    digests = {item.path: digest for item, _, digest in prepared}
-    if output.is_dir() and digests == old and read_build_errors(output) == list(errors):
-        return WriteStats(len(digests), 0, len(digests), 0, swapped=False, digests=digests)
-
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
+        digests: dict[str, str] = {}
         written = unchanged = 0
         made_dirs: set[Path] = set()
-        for item, data, digest in prepared:
+        for item in outputs:
+            if item.path in digests:
+                raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
+            data = item.data
+            if item.keep is not None:
+                digest = item.keep
+            else:
+                if data is None:
+                    data = item.source.read_bytes()  # type: ignore[union-attr]
+                digest = _digest(data)
+            digests[item.path] = digest
             target = staging / item.path
             if target.parent not in made_dirs:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -163,6 +160,9 @@ def write_site(outputs: list[Output], output: Path, *, errors: Sequence[str] = (
             target.write_bytes(data)
             written += 1
         removed = len(set(old) - set(digests))
+        if output.is_dir() and written == 0 and removed == 0 and read_build_errors(output) == list(errors):
+            shutil.rmtree(staging)
+            return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
         (staging / MANIFEST).write_text(
             json.dumps(
                 {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}, sort_keys=True, indent=0

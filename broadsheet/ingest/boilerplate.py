@@ -60,8 +60,11 @@ _JUNK_PATTERNS = [
     re.compile(r"^(\d+\s*)?min(ute)?s?\.?( read)?$|^\d+\s*min(ute)?s?\s+(read|de lecture|lesezeit)|reading time", _I),
     re.compile(r"^(artikel|beitrag) (anhören|vorlesen)|^écouter (l['’]article|cet article)|^escuchar", _I),
     re.compile(r"^our standards:|thomson reuters trust principles", _I),
-    re.compile(r"^\((adds|updates|recasts|changes|rewrites|refiles|repeats|fixes|removes|inserts|"
-               r"updates with|releases|deletes|clarifies|amends|add|tops|new throughout)\b.*\)$", _I),
+    re.compile(
+        r"^\((adds|updates|recasts|changes|rewrites|refiles|repeats|fixes|removes|inserts|"
+        r"updates with|releases|deletes|clarifies|amends|add|tops|new throughout)\b.*\)$",
+        _I,
+    ),
     re.compile(r"^(cision\b|view original content|photo\s*-\s*https?:|logo\s*-\s*https?:|to view the original)", _I),
     re.compile(r"^https?://\S+$|^www\.\S+$", _I),
     re.compile(r"^[\w.+-]+@[\w-]+\.[\w.]+$|^(tel\.?|phone|fax|t|p)?:?\s*\+?[\d ().-]{7,}$", _I),
@@ -92,8 +95,11 @@ _RIGHTS = re.compile(
 )
 _DISTRIBUTION = re.compile(r"^(distributed by|distribué par|distribuido por|vertrieben von)\b|^visit \S+\.\w+", _I)
 _CREDIT = [
-    re.compile(r"^\(?(reporting|additional reporting|editing|writing|compiled|edited|research|graphics|"
-               r"reporting and writing|with reporting|fact-?checking|production) by\b", _I),
+    re.compile(
+        r"^\(?(reporting|additional reporting|editing|writing|compiled|edited|research|graphics|"
+        r"reporting and writing|with reporting|fact-?checking|production) by\b",
+        _I,
+    ),
     re.compile(r"contributed (to )?(this )?(report|reporting|story|article)\.?\)?$", _I),
     re.compile(r"^[A-Z][\w.'’ -]{2,60} reported from [^.]{2,80}\.$"),
     re.compile(r"^(with files from|con información de|avec (l['’])?afp|mit material von|material von)\b", _I),
@@ -115,11 +121,15 @@ _CORRECTION_SENTENCE = re.compile(
     _I,
 )
 _BIO = [
-    re.compile(r"^[A-Z][\w.'’-]+( [A-Z][\w.'’-]+){1,3} (covers|writes about|reports on|is an? (staff |senior |"
-               r"freelance |contributing )?(reporter|writer|correspondent|columnist|journalist|editor)|"
-               r"is the \w+(?: \w+)? (reporter|editor|correspondent|columnist))\b"),
+    re.compile(
+        r"^[A-Z][\w.'’-]+( [A-Z][\w.'’-]+){1,3} (covers|writes about|reports on|is an? (staff |senior |"
+        r"freelance |contributing )?(reporter|writer|correspondent|columnist|journalist|editor)|"
+        r"is the \w+(?: \w+)? (reporter|editor|correspondent|columnist))\b"
+    ),
     re.compile(r"^(reach|contact|email|e-mail|follow) (him|her|them|the (author|writer|reporter))\b", _I),
     re.compile(r"\b(reach|contact|email) (him|her|them) at\b", _I),
+    re.compile(r"^(contact|reach|email|e-mail|follow|write to) [A-Z][\w.'’-]+( [A-Z][\w.'’-]+){0,3}\s*(:|at\b|on\b)"),
+    re.compile(r"\bfollow (him|her|them|us) on\b|^follow [A-Z]\w+ on (x|twitter|instagram|threads|bluesky)\b", _I),
 ]
 PR_ABOUT_RE = re.compile(r"^About (?P<name>[A-Z0-9][\w&.,'’ -]{1,80}?)\s*:?$")
 _PR_CONTACT = re.compile(
@@ -137,7 +147,11 @@ def _squash(text: str) -> str:
 def _is_nav(text: str) -> bool:
     """Breadcrumbs and section labels: "NEWS | WILDFIRES", "Home › World › Europe"."""
     parts = [p.strip() for p in re.split(r"\s[|›»>/]\s", text)]
-    return len(parts) >= 2 and all(0 < len(p.split()) <= 3 for p in parts) and not text.rstrip().endswith(".")
+    if len(parts) < 2 or text.rstrip().endswith("."):
+        return False
+    return all(0 < len(p.split()) <= 2 for p in parts) or (
+        text.upper() == text and all(len(p.split()) <= 3 for p in parts)
+    )
 
 
 def classify(text: str) -> Kind | None:

@@ -29,9 +29,35 @@ _SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b|\by\b|\|)\s*", re.IGNOR
 _NAME_TOKEN = re.compile(r"^(?![\w'’.-]*['’]s$)[A-ZÀ-ÖØ-Þ][\w'’.-]*$|^[A-ZÀ-ÖØ-Þ]\.$")
 
 
-_DESK_WORDS = {"staff", "writer", "writers", "reporter", "reporters", "correspondent", "correspondents",
-               "editor", "editors", "senior", "special", "chief", "contributing", "freelance", "desk", "team",
-               "newsroom", "the", "for", "to", "a", "an", "of", "political", "business", "sports", "foreign"}
+_DESK_WORDS = {
+    "staff",
+    "writer",
+    "writers",
+    "reporter",
+    "reporters",
+    "correspondent",
+    "correspondents",
+    "editor",
+    "editors",
+    "senior",
+    "special",
+    "chief",
+    "contributing",
+    "freelance",
+    "desk",
+    "team",
+    "newsroom",
+    "the",
+    "for",
+    "to",
+    "a",
+    "an",
+    "of",
+    "political",
+    "business",
+    "sports",
+    "foreign",
+}
 
 
 def _is_desk(text: str) -> bool:
@@ -87,9 +113,8 @@ def split_names(text: str) -> tuple[list[str], str | None]:
         if not piece.strip():
             continue
         name, rest = clean_name(piece)
-        if name and len(name.split()) >= 2 or (name and not rest and len(name) > 2):
-            if name not in names:
-                names.append(name)
+        if name and (len(name.split()) >= 2 or (not rest and len(name) > 2)) and name not in names:
+            names.append(name)
         if rest and not outlet and rest[:1].isupper() and not _is_desk(rest):
             outlet = rest.strip(" .,")
     return names, outlet
@@ -126,7 +151,7 @@ def parse_name_line(text: str) -> tuple[list[str], str | None] | None:
 def is_outlet_line(text: str) -> bool:
     """A masthead or outlet line: "The Baltimore Sun", "Great Lakes News Service"."""
     words = text.strip().split()
-    if not 1 <= len(words) <= 6 or re.search(r"[.!?:]$|\d", text.strip()):
+    if not 2 <= len(words) <= 6 or re.search(r"[.!?:]$|\d", text.strip()):
         return False
     if not all(w[:1].isupper() or w.lower() in {"of", "the", "and", "de", "la", "du", "des", "der"} for w in words):
         return False

@@ -66,7 +66,13 @@ _FIXED = {
 _GENERIC = {
     "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver", "PT": "America/Los_Angeles",
 }  # fmt: skip
-_ZONE_NAMES = sorted([*_FIXED, *_GENERIC], key=len, reverse=True)
+# Press-release wires spell the zone out ("Eastern Standard Time").
+_LONG_ZONES = {
+    f"{region} {kind} Time": f"{region[0]}{kind[0] if kind != 'Time' else ''}T"
+    for region in ("Eastern", "Central", "Mountain", "Pacific")
+    for kind in ("Standard", "Daylight")
+} | {f"{region} Time": f"{region[0]}T" for region in ("Eastern", "Central", "Mountain", "Pacific")}
+_ZONE_NAMES = sorted([*_FIXED, *_GENERIC, *_LONG_ZONES], key=len, reverse=True)
 ZONE_RE = re.compile(
     r"\(?(?P<tz>(?:GMT|UTC)\s?[+\-−]\s?\d{1,2}(?::?\d\d)?|" + "|".join(_ZONE_NAMES) + r")\)?(?![\w+\-])"
 )
@@ -106,28 +112,37 @@ class Moment:
         return zone_offset(self.zone, self.date, self.time) if self.zone and self.time else None
 
 
-def find_dates(text: str) -> list[tuple[dt.date, int, int]]:
-    """Every complete calendar date in `text` as (date, start, end), in order, without overlaps."""
+def find_dates(text: str, *, dayfirst: bool = False) -> list[tuple[dt.date, int, int]]:
+    """Every complete calendar date in `text` as (date, start, end), in order, without overlaps.
+
+    `dayfirst` reads 03/12/2024 as 3 December (European copy) instead of March 12 (US copy); a date
+    that is only valid one way round is read that way.
+    """
     found: list[tuple[dt.date, int, int]] = []
     for pattern in DATE_PATTERNS:
         for m in pattern.finditer(text):
             if any(m.start() < e and s < m.end() for _, s, e in found):
                 continue
-            month = m.group("mon")
+            month, day = m.group("mon"), m.group("day")
             number = int(month) if month.isdigit() else MONTHS.get(month.lower().rstrip("."))
             if number is None:
                 continue
-            try:
-                found.append((dt.date(int(m.group("year")), number, int(m.group("day"))), m.start(), m.end()))
-            except ValueError:
-                continue
+            orders = [(number, int(day))]
+            if "/" in m.group():
+                orders.insert(0 if dayfirst else 1, (int(day), number))
+            for mon, dd in orders:
+                try:
+                    found.append((dt.date(int(m.group("year")), mon, dd), m.start(), m.end()))
+                    break
+                except ValueError:
+                    continue
     return sorted(found, key=lambda item: item[1])
 
 
-def find_moments(line: str) -> list[Moment]:
+def find_moments(line: str, *, dayfirst: bool = False) -> list[Moment]:
     """Dates on a date line, each with the time and zone printed beside it and its label."""
     labels = [(m.start(), PUBLISHED if m.group("published") else UPDATED) for m in LABEL_RE.finditer(line)]
-    dates = find_dates(line)
+    dates = find_dates(line, dayfirst=dayfirst)
     moments = []
     for index, (day, start, end) in enumerate(dates):
         label = None
@@ -162,7 +177,9 @@ def find_time(text: str) -> tuple[dt.time | None, str | None]:
         zone_match = ZONE_RE.match(text, after)
         zone = None
         if zone_match:
-            zone = zone_match.group("tz").replace("−", "-").replace(" ", "")
+            zone = zone_match.group("tz").replace("−", "-")
+            if zone.startswith(("GMT", "UTC")):
+                zone = zone.replace(" ", "")
         return dt.time(hour, minute), zone
     return None, None
 
@@ -173,6 +190,7 @@ def zone_offset(zone: str, day: dt.date, when: dt.time | None) -> dt.timedelta |
     if m:
         sign = -1 if m.group(1) == "-" else 1
         return sign * dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    zone = _LONG_ZONES.get(zone, zone)
     if zone in _FIXED:
         return dt.timedelta(hours=_FIXED[zone])
     if zone in _GENERIC:

@@ -8,13 +8,14 @@ it becomes Markdown, so nothing from the page reaches a content file unsanitised
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
 import trafilatura
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.ingest.markup import absolute_url, html_to_markdown, clean_html, plain_text
+from broadsheet.ingest.markup import absolute_url, clean_html, html_to_markdown, plain_text
 from broadsheet.ingest.webarticle import WebArticle, language_code, parse_when, split_names, unique_tags
 
 # Chosen on tests/fixtures/web/pages (see tests/test_html_import.py, which prints precision/recall):
@@ -29,6 +30,20 @@ EXTRACT_SETTINGS: dict[str, Any] = {
     "include_formatting": True,
     "deduplicate": False,
 }
+# Page furniture that sits *inside* article bodies, where trafilatura's own boilerplate rules can
+# let it through: promos, "read more" teasers, author bios, consent and paywall boxes. Matched on
+# class words no article container uses. If pruning ever leaves no text, extraction runs again without.
+_CHROME_CLASSES = (
+    "related", "read-more", "readmore", "newsletter", "promo", "lesetipp", "author-bio", "paywall",
+    "cookie", "consent", "ad-slot", "advert", "share-tools", "social-share",
+)  # fmt: skip
+PRUNE_XPATH = [f"//*[contains(@class, '{name}') or contains(@id, '{name}')]" for name in _CHROME_CLASSES]
+# A paragraph that only points at another story ("Read more: ...", "Lesen Sie auch: ...").
+_TEASER = re.compile(
+    r"^\**(read more|related|see also|also read|more on this|lesen sie auch|mehr zum thema|lire aussi|"
+    r"à lire aussi|leer más|lea también)\s*:",
+    re.I,
+)
 # Full timestamps with their offset when the page gives them (htmldate defaults to the day only).
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": True}
 _HEADING = re.compile(r"^#{1,6} (.*)$")
@@ -47,13 +62,17 @@ def parse_page(page: str | bytes, url: str | None = None, *, path: str | None = 
     if tree is None:
         raise PageError("not an HTML page (nothing to parse)", path=where)
     meta = trafilatura.extract_metadata(copy.deepcopy(tree), default_url=url, date_config=_DATE_PARAMS)
-    page_url = url if _is_web(url) else (meta.url if _is_web(meta.url) else None)
-    body_html = trafilatura.extract(copy.deepcopy(tree), url=page_url, output_format="html", **EXTRACT_SETTINGS)
+    _unwrap_layout_tables(tree)
+    ld = _json_ld(tree)
+    page_url = url if _is_web(url) else next((u for u in (meta.url, ld.get("url")) if _is_web(u)), None)
+    body_html = trafilatura.extract(
+        copy.deepcopy(tree), url=page_url, output_format="html", prune_xpath=PRUNE_XPATH, **EXTRACT_SETTINGS
+    ) or trafilatura.extract(copy.deepcopy(tree), url=page_url, output_format="html", **EXTRACT_SETTINGS)
     if not body_html:
         raise PageError("no article text found in the page", path=where)
     body = html_to_markdown(clean_html(_inner_body(body_html), page_url))
     title = plain_text(meta.title or "")
-    body = _drop_title_heading(body, title)
+    body = _drop_teasers(_drop_title_heading(body, title))
     if not title:
         raise PageError("the page has no title", path=where)
     if not body.strip():
@@ -65,9 +84,9 @@ def parse_page(page: str | bytes, url: str | None = None, *, path: str | None = 
         authors=split_names(meta.author),
         source=plain_text(meta.sitename or "") or None,
         url=page_url,
-        image=absolute_url(meta.image, page_url) if meta.image else None,
-        summary=plain_text(meta.description or "") or None,
-        tags=unique_tags([*(meta.categories or []), *(meta.tags or [])]),
+        image=absolute_url(image, page_url) if (image := meta.image or ld.get("image")) else None,
+        summary=plain_text(meta.description or ld.get("description") or "") or None,
+        tags=unique_tags([*(meta.categories or []), *(meta.tags or []), *ld.get("keywords", [])]),
         language=language_code(meta.language or tree.get("lang") or _meta_language(tree)),
     )
 
@@ -99,3 +118,64 @@ def _drop_title_heading(body: str, title: str) -> str:
     ):
         return rest
     return body
+
+
+def _drop_teasers(body: str) -> str:
+    kept = [block for block in body.split("\n\n") if not _TEASER.match(block)]
+    return "\n\n".join(kept).strip() + "\n" if kept else ""
+
+
+_LAYOUT_CONTENT = "h1|h2|h3|h4|p|ul|ol|table|div|article|section|form|img"
+
+
+def _unwrap_layout_tables(tree: Any) -> None:
+    """Old sites lay pages out with tables (nav in one cell, story in the next). trafilatura keeps a
+    table whole, navigation and all, so a table whose cells hold headings, paragraphs, lists or other
+    tables becomes plain divs first; data tables (text in cells) are left alone."""
+    for table in reversed(tree.xpath("//table")):  # innermost first
+        cells = table.xpath("./tr/td | ./tr/th | ./*/tr/td | ./*/tr/th")
+        if not any(cell.xpath(f"./*[self::{' or self::'.join(_LAYOUT_CONTENT.split('|'))}]") for cell in cells):
+            continue
+        for element in table.iter("table", "thead", "tbody", "tfoot", "tr", "td", "th"):
+            element.tag = "div"
+            element.attrib.pop("width", None)
+
+
+_ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting", "Report"}
+
+
+def _json_ld(tree: Any) -> dict[str, Any]:
+    """Description, image, keywords and URL from a schema.org article in JSON-LD (trafilatura reads
+    the headline, authors and dates from it, but not these)."""
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            kinds = item.get("@type")
+            kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+            if not kinds & _ARTICLE_TYPES:
+                continue
+            found: dict[str, Any] = {}
+            if isinstance(item.get("description"), str):
+                found["description"] = item["description"]
+            image = item.get("image")
+            image = image[0] if isinstance(image, list) and image else image
+            image = image.get("url") if isinstance(image, dict) else image
+            if isinstance(image, str):
+                found["image"] = image
+            keywords = item.get("keywords")
+            if isinstance(keywords, str):
+                found["keywords"] = [keywords]
+            elif isinstance(keywords, list):
+                found["keywords"] = [k for k in keywords if isinstance(k, str)]
+            page = item.get("mainEntityOfPage") or item.get("url")
+            page = page.get("@id") if isinstance(page, dict) else page
+            if isinstance(page, str):
+                found["url"] = page
+            return found
+    return {}

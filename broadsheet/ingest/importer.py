@@ -95,6 +95,9 @@ class _ImportIndex:
 
     def __init__(self, content_dir: Path) -> None:
         self.by_hash: dict[str, Path] = {}
+        # Files written by this run: a second input with the same file name (from another folder)
+        # is a different article, never a newer version of one imported a moment ago.
+        self.written: set[Path] = set()
         if content_dir.is_dir():
             for path in sorted(content_dir.rglob("*.md")):
                 m = _HASH_LINE.search(_head(path))
@@ -152,12 +155,13 @@ def import_file(
         if not target.exists():
             if _write_new(target, new_text):
                 index.by_hash[digest] = target
+                index.written.add(target)
                 return Outcome("wrote", source, str(target))
             continue  # someone created it between our check and our write: try the next name
         existing = target.read_text(encoding="utf-8", errors="replace")
         from_line = _FROM_LINE.search(_head(target))
         same_source = from_line is not None and from_line.group(1).strip("'\"") == source.name
-        if not same_source:
+        if not same_source or target in index.written:
             continue  # a different article (or a hand-written file) owns this name
         if edited_since_import(existing):
             return Outcome(
@@ -167,6 +171,7 @@ def import_file(
             )  # fmt: skip
         _write_replace(target, new_text)
         index.by_hash[digest] = target
+        index.written.add(target)
         return Outcome("updated", source, f"{target} (the source changed since the last import)")
     return Outcome("refused", source, f"too many articles named {slug!r} in {folder}")
 

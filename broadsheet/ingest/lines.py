@@ -16,6 +16,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 BULLET_RE = re.compile(r"^\s*(?P<mark>[•●▪◦‣∙*\-–—]|(?P<num>\d{1,2})[.)])\s+(?P<text>\S.*)$")
 _BYLINE_START = re.compile(r"^(by|von|por|par)\s", re.IGNORECASE)
+_ENDS_SENTENCE = re.compile(r"[.!?]['\"”’»)]*$")
 WRAP_LIMIT = 100  # lines longer than this were not wrapped by hand or by a mailer
 
 
@@ -36,16 +37,23 @@ def clean_text(text: str) -> str:
 
 
 def wrap_width(lines: list[str]) -> int | None:
-    """The column the text was hard-wrapped at, or None when it was not wrapped."""
-    lengths = [len(line) for line in lines if line.strip()]
+    """The column the text was hard-wrapped at, or None when it was not wrapped.
+
+    Only lines followed by another line of the same paragraph can have been wrapped, so the last
+    line of each paragraph (and a lone headline) does not count.
+    """
+    lines = [line for line, after in zip(lines, [*lines[1:], ""], strict=True) if line.strip() and after.strip()]
+    lengths = [len(line) for line in lines]
     if not lengths:
         return None
     short = [n for n in lengths if n <= WRAP_LIMIT]
     if len(short) < 0.9 * len(lengths) or not short:
         return None
     width = max(short)
-    near = sum(1 for n in short if n >= width - 12)
-    return width if near >= 3 and width >= 40 else None
+    near = [line.rstrip() for line in lines if width - 12 <= len(line) <= width]
+    # Wrapping breaks lines mid-sentence; lines that all end in full stops are separate paragraphs.
+    open_ended = sum(1 for line in near if not re.search(r"[.!?:]['\"”’»)]*$", line))
+    return width if len(near) >= 3 and width >= 40 and open_ended >= max(1, len(near) // 4) else None
 
 
 def _starts_new_unit(line: str) -> bool:
@@ -83,7 +91,17 @@ def split_units(text: str) -> list[Unit]:
         if current and not is_item:
             prev = current[-1]
             continues_item = current_meta[2] is not None and indented
-            if continues_item or (width and _wrapped(prev, line, width) and not _starts_new_unit(line)):
+            # A line that starts in lower case continues a sentence, whatever the layout.
+            continues_sentence = line.lstrip()[:1].islower() and not re.search(r"[.!?]['\"”’»)]*$", prev)
+            wrapped = width is not None and _wrapped(prev, line, width)
+            # "Tuesday." alone under a long unfinished line is the end of that line's sentence.
+            tail = (
+                len(prev) >= 40
+                and not _ENDS_SENTENCE.search(prev)
+                and len(line.split()) <= 3
+                and bool(_ENDS_SENTENCE.search(line))
+            )
+            if continues_item or continues_sentence or tail or (wrapped and not _starts_new_unit(line)):
                 current.append(line.strip())
                 continue
         flush()
@@ -109,7 +127,10 @@ def _wrapped(prev: str, line: str, width: int) -> bool:
     if len(prev) < 0.6 * width or _starts_new_unit(prev):
         return False
     first_word = line.strip().split(" ", 1)[0]
-    return len(prev) + 1 + len(first_word) > width - 6
+    # A line ending a sentence before the next starts a capitalised one may end a paragraph: only a
+    # word that truly would not fit proves it was wrapped.
+    slack = 0 if re.search(r"[.!?:]['\"”’»)]*$", prev) and first_word[:1].isupper() else 6
+    return len(prev) + 1 + len(first_word) > width - slack
 
 
 def _join(lines: list[str]) -> str:

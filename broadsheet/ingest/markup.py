@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 import nh3
 
-from broadsheet.markdown import SAFE_SCHEMES, is_safe_url
+from broadsheet.markdown import SAFE_SCHEMES, is_safe_url, render_markdown
 
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "figure", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -223,7 +223,10 @@ class _Converter:
             self.blocks.append(("\n\n" if loose else "\n").join(items))
 
     def _table(self, el: lxml.html.HtmlElement) -> None:
-        rows = [r for r in el.iter("tr")]
+        rows = list(el.iter("tr"))
+        if el.xpath(".//td/*[self::p or self::h1 or self::h2 or self::h3 or self::ul or self::ol or self::table]"):
+            self.block(el)  # a layout table: its cells are text blocks, not data
+            return
         grid = [[_cell(self, c) for c in row if c.tag in ("td", "th")] for row in rows]
         grid = [r for r in grid if any(r)]
         if not grid:
@@ -285,12 +288,18 @@ def sanitized_markdown(html: str, base_url: str | None = None) -> str:
     return html_to_markdown(clean_html(html, base_url))
 
 
+def markdown_text(markdown: str) -> str:
+    """What a reader sees of a Markdown body, as plain text with spaces folded."""
+    return plain_text(render_markdown(markdown).html) if markdown.strip() else ""
+
+
 def plain_text(html: str) -> str:
     """The text of an HTML snippet (a feed title, say), tags removed, entities decoded, spaces folded."""
     if not html or not html.strip():
         return ""
     if "<" not in html and "&" not in html:
         return _SPACE.sub(" ", html).strip()
-    root = lxml.html.fragment_fromstring(nh3.clean(html, tags=set(), clean_content_tags=_DROP_WITH_CONTENT),
-                                         create_parent="div")
+    root = lxml.html.fragment_fromstring(
+        nh3.clean(html, tags=set(), clean_content_tags=_DROP_WITH_CONTENT), create_parent="div"
+    )
     return _SPACE.sub(" ", root.text_content()).strip()

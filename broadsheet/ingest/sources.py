@@ -33,9 +33,13 @@ _CORPORATE = re.compile(
     r"gmbh|ag|s\.?a\.?|s\.?l\.?|sas|sarl|b\.?v\.?|n\.?v\.?|pty\.? ltd\.?)\s*$",
     re.I,
 )
-_WIRE_MARKER = re.compile(r"/\s*(?P<wire>[A-Za-z][\w ]{2,30}?)\s*/|\((?P<paren>BUSINESS WIRE|GLOBE NEWSWIRE)\)")
+_WIRE_MARKER = re.compile(
+    r"/\s*(?P<wire>[A-Za-z][\w ]{2,30}?)\s*/"
+    r"|\((?P<paren>(?:BUSINESS ?WIRE|GLOBE ?NEWSWIRE|PR ?NEWSWIRE|ACCESSWIRE)[^)]*)\)",
+    re.I,
+)
 _AGENCY_MARKER = re.compile(r"\((?P<agency>[^()]{2,40})\)")
-_DATELINE_SEP = re.compile(r"\s+(?:—|–|--|-)\s+|\s*(?:—|–)\s*(?=[A-Z])")
+_DATELINE_SEP = re.compile(r"\s+(?:—|–|--|-)\s+|\s*(?:—|–)\s*(?=[A-Z])|(?<=\))\s*\.?(?:--|-|—|–)\s*(?=\S)")
 
 
 def canonical_source(name: str | None) -> str | None:
@@ -79,6 +83,15 @@ def copyright_holder(notice: str) -> str | None:
     return canonical_source(text)
 
 
+def release_issuer(paragraph: str) -> str | None:
+    """The organisation a release's first sentence is about: "Acme, Inc. (NASDAQ: ACME), a ... today"."""
+    m = _DATELINE_SEP.search(paragraph[:160])
+    text = paragraph[m.end() :] if m else paragraph
+    m = re.match(r"(?P<org>[A-Z][\w&.'’-]*(?:\s+[A-Z0-9][\w&.'’-]*){0,5}(?:,?\s+(?:Inc|LLC|Ltd|Corp|Co)\.?)?)"
+                 r"(?=\s*(?:,|\(|\s+today\b|\s+announced\b|\s+reported\b|\s+said\b))", text)  # fmt: skip
+    return canonical_source(m.group("org")) if m else None
+
+
 def agency_in_marker(text: str) -> str | None:
     """The agency in a dateline marker: "(AP)", "(dpa/lnw)", "(EUROPA PRESS)"."""
     m = _AGENCY_MARKER.search(text)
@@ -99,9 +112,11 @@ def find_dateline(paragraph: str) -> Dateline | None:
     if not m or m.start() == 0:
         return None
     prefix = paragraph[: m.start()].strip()
+    # Business Wire runs the place into its marker: "AUSTIN, Texas--(BUSINESS WIRE)".
+    prefix = re.sub(r"(?<=[\w.])--(?=\()", " ", prefix)
     wire = _WIRE_MARKER.search(prefix)
     distributor = canonical_distributor(wire.group(0)) if wire else None
-    marker = _AGENCY_MARKER.search(prefix)
+    marker = _AGENCY_MARKER.search(_WIRE_MARKER.sub(" ", prefix))
     agency = canonical_source(marker.group("agency")) if marker else None
     bare = _WIRE_MARKER.sub(" ", prefix)
     bare = _AGENCY_MARKER.sub(" ", bare).strip(" ,")

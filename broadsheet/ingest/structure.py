@@ -42,12 +42,22 @@ def is_prose(text: str) -> bool:
     return (len(text) >= 60 and words >= 8 and bool(_TERMINAL.search(text))) or len(text) >= 160
 
 
+def _is_sentence(text: str) -> bool:
+    """Prose, a full quotation, or a short sentence ("Glencore declined to comment.")."""
+    return (
+        is_prose(text)
+        or bool(_quoted(text))
+        or (len(text.split()) >= 3 and bool(re.search(r"[.!?…]['\"”’»)]*$", text)) and text[:1].isupper())
+    )
+
+
 def headline_strength(text: str) -> int:
     """2 for a likely headline, 1 for a possible one, 0 for text that cannot be one."""
     words = len(text.split())
-    if len(text) > 200 or words < 1 or re.search(r"[.!,;:]$", text) or not text[:1].isalnum():
-        if not re.match(r"^[\"“‘'«¿¡]", text) or re.search(r"[.!,;:]$", text):
-            return 0
+    if len(text) > 200 or words < 1 or re.search(r"[.!,;:]$", text):
+        return 0
+    if not text[:1].isalnum() and not re.match(r"^[\"“‘'«¿¡]", text):
+        return 0  # headlines open with a letter, a digit or a quotation mark
     return 2 if words >= 4 else 1
 
 
@@ -81,7 +91,11 @@ class Analysis:
 def analyse(units: list[Unit]) -> Analysis:
     kinds: list[Kind | None] = [classify(u.text) for u in units]
     press_release = any(k is Kind.PR_SOURCE for k in kinds) or any(
-        re.search(r"/\s*(pr ?newswire|globe ?newswire)\s*/|\(business wire\)|for immediate release", u.text, re.I)
+        re.search(
+            r"[/(]\s*(pr ?newswire|globe ?newswire|business ?wire|accesswire)\s*[/)]|for immediate release",
+            u.text,
+            re.I,
+        )
         for u in units
     )
     _absorb_blocks(units, kinds, press_release)
@@ -98,8 +112,10 @@ def _absorb_blocks(units: list[Unit], kinds: list[Kind | None], press_release: b
             j = i + 1
             while j < len(units) and kinds[j] is None:
                 u = units[j]
-                if u.bullet or (u.group == units[i].group and not is_prose(u.text)) or (
-                    len(u.text) < 100 and not _TERMINAL.search(u.text)
+                if (
+                    u.bullet
+                    or (u.group == units[i].group and not is_prose(u.text))
+                    or (len(u.text) < 100 and not _TERMINAL.search(u.text))
                 ):
                     kinds[j] = Kind.JUNK
                     j += 1
@@ -203,7 +219,7 @@ def _assign_body(units: list[Unit], kinds: list[Kind | None], roles: list[Role],
             roles[i] = Role.PARAGRAPH
     # Tail: after the last real paragraph or list, leftovers are page furniture.
     last = max((i for i in range(start, len(units)) if roles[i] is Role.ITEM
-                or (roles[i] is Role.PARAGRAPH and (is_prose(units[i].text) or _quoted(units[i].text)))),
+                or (roles[i] is Role.PARAGRAPH and _is_sentence(units[i].text))),
                default=start - 1)  # fmt: skip
     for i in range(last + 1, len(units)):
         if roles[i] in (Role.PARAGRAPH, Role.ITEM):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from broadsheet.ingest.article import RawArticle, block_text
 from broadsheet.ingest.dates import MONTHS, WEEKDAY_NAMES
-from broadsheet.ingest.stopwords import STOPWORDS
+from broadsheet.ingest.stopwords import STOPWORDS, word_set
 from broadsheet.urls import slugify
 
 MAX_TAGS = 8
@@ -45,20 +45,46 @@ _TITLES = {
     "prof", "sir", "lord", "officer", "manager", "captain", "capt", "deputy", "ambassador", "chef",
     "präsident", "bürgermeister", "ministerin", "presidente", "ministro", "alcalde", "maire", "ministre",
 }  # fmt: skip
-_OFFICES = {"foreign", "defense", "defence", "interior", "finance", "home", "health", "economy", "state",
-            "city", "county", "region", "regional", "transport", "energy", "trade", "executive", "operating"}
+_OFFICES = {
+    "foreign",
+    "defense",
+    "defence",
+    "interior",
+    "finance",
+    "home",
+    "health",
+    "economy",
+    "state",
+    "city",
+    "county",
+    "region",
+    "regional",
+    "transport",
+    "energy",
+    "trade",
+    "executive",
+    "operating",
+}
+# AP-style state and title abbreviations: "Mich." in a dateline is not a tag.
+_ABBREVIATIONS = word_set(
+    """
+    ala ariz ark calif colo conn del fla ga ill ind kan ky la md mass mich minn miss mo mont neb nev okla ore pa
+    tenn vt va wash wis wyo gov sen rep dr st mt ft lt gen col sgt jr sr inc corp co ltd
+    """
+)
 _CONNECTORS = {"of", "de", "del", "la", "von", "van", "der", "du", "des", "da", "di", "for"}
-_GENERIC = set("""
-    said says also would could told year years time week weeks month months people percent according
-    including officials official statement spokesman spokeswoman report reported added many since while
-    first last next early late more most other some such only over well just like made make take took part
-    million billion thousand hundreds dozens several three four five seven eight nine there their where
-    which those these about after before under between during because against without within around among
-    still already recent recently today yesterday tomorrow company city state government time news
-    comments comment story article number percent week weekend morning evening night afternoon thing
-    things something another could should might whether though although however expected plans plan
-    area areas part parts cost costs years close closely little high long large small major local
-    """.split())  # fmt: skip
+_GENERIC = word_set(
+    """
+    about according added after afternoon against already also although among another area areas around article
+    because before between billion city close closely comment comments company cost costs could dozens during
+    early eight evening expected first five four government high however hundreds including just large last late
+    like little local long made major make many might million month months more morning most news next night
+    nine number official officials only other over part parts people percent plan plans recent recently report
+    reported said says seven several should since small some something spokesman spokeswoman state statement
+    still story such take their there these thing things those though thousand three time today told tomorrow
+    took under week weekend weeks well where whether which while within without would year years yesterday
+    """
+)
 _WORD = re.compile(r"(?<![\w'’-])[a-zà-öø-ÿ][a-zà-öø-ÿ-]{3,}(?![\w'’-])")
 _TOKEN = re.compile(r"(?:[A-Za-zÀ-ÖØ-öø-ÿ]\.){2,}|[\w][\w'’-]*", re.UNICODE)
 _AFFIX = re.compile(r"-(based|born|owned|led|backed|made|style|bound|area)$|['’]s$")
@@ -77,10 +103,13 @@ def normalise(tags: Iterable[str], aliases: Mapping[str, str]) -> list[str]:
     out: list[str] = []
     for tag in tags:
         slug = slugify(tag, fallback="tag")
-        seen = {slug}
-        while slug in aliases and aliases[slug] not in seen:
+        path = [slug]
+        while slug in aliases:
             slug = aliases[slug]
-            seen.add(slug)
+            if slug in path:  # a cycle in a site's table: settle on its alphabetically first name
+                slug = min(path[path.index(slug) :])
+                break
+            path.append(slug)
         if slug not in out:
             out.append(slug)
     return out
@@ -109,7 +138,7 @@ def _phrases(text: str, weight: float, stops: frozenset[str]) -> Iterable[tuple[
             run = []
         possessive = token != raw
         starts = sentence_start or bool(_SENTENCE_BREAK.search(text[: m.start()][-3:])) if m.start() else True
-        abbreviation = raw.endswith(".") is False and text[m.end() : m.end() + 1] == "." and len(token) <= 5
+        abbreviation = text[m.end() : m.end() + 1] == "." and token.lower() in _ABBREVIATIONS
         capital = token[:1].isupper() and token.lower() not in stops and not abbreviation
         if capital:
             if not run:
@@ -152,11 +181,13 @@ def extract_tags(
     article: RawArticle, aliases: Mapping[str, str] | None = None, *, limit: int = MAX_TAGS
 ) -> tuple[str, ...]:
     table = merged_aliases(aliases)
-    lang = article.language or "en"
     stops = frozenset().union(*STOPWORDS.values())
     title = article.title or ""
     body = [block_text(b) for b in article.blocks]
     texts = [(t, 2.0 if i == 0 else 1.0) for i, t in enumerate(body)]
+    if article.dateline:  # "GRAND RAPIDS, Mich." -> a place the story is about
+        place = article.dateline.split(",")[0]
+        texts.append((f"in {place.title() if place.isupper() else place}.", 2.0))
     everything = " ".join(t for t, _ in texts)
     lowercase_words = {w for w in re.findall(r"\b[a-zà-öø-ÿ][\w'’-]*", everything)}
     release = article.distributor in _RELEASE_WIRES  # a release's issuer is what it is about

@@ -50,7 +50,7 @@ class WebArticle:
 
 
 def split_names(value: str | None) -> tuple[str, ...]:
-    """"Jane Roe; Bob Smith" / "Jane Roe and Bob Smith" -> ("Jane Roe", "Bob Smith")."""
+    """ "Jane Roe; Bob Smith" / "Jane Roe and Bob Smith" -> ("Jane Roe", "Bob Smith")."""
     if not value:
         return ()
     names: list[str] = []
@@ -75,7 +75,7 @@ def unique_tags(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def language_code(value: str | None) -> str | None:
-    """"en-GB" / "en_GB" -> "en" (the content contract stores the language, not the region)."""
+    """ "en-GB" / "en_GB" -> "en" (the content contract stores the language, not the region)."""
     if not value:
         return None
     m = re.match(r"\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\s*$", value)

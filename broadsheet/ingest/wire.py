@@ -18,6 +18,7 @@ from broadsheet.ingest.sources import (
     copyright_holder,
     copyright_notice,
     find_dateline,
+    release_issuer,
 )
 from broadsheet.ingest.stopwords import detect_language
 from broadsheet.ingest.structure import Analysis, Role, analyse
@@ -27,6 +28,8 @@ def parse_wire(text: str) -> RawArticle:
     """Read a wire story, web page copy or press release saved as plain text."""
     units = split_units(clean_text(text))
     a = analyse(units)
+    # Numeric dates read day-first except in English copy; the language is known from the text.
+    dayfirst = detect_language(" ".join(u.text for u in units)) != "en"
     blocks = _blocks(a)
     title_prefix, title = None, None
     for unit, role in zip(a.units, a.roles, strict=True):
@@ -34,7 +37,7 @@ def parse_wire(text: str) -> RawArticle:
             title_prefix, title = clean_headline(unit.text)
             break
     authors, byline_outlet = _authors(a)
-    moment = _moment(a)
+    moment = _moment(a, dayfirst)
     first = blocks[0].text if blocks and blocks[0].kind == "paragraph" else ""
     dateline = find_dateline(first) if first else None
     day = moment.date if moment else None
@@ -53,7 +56,7 @@ def parse_wire(text: str) -> RawArticle:
         utc_offset=moment.utc_offset() if moment else None,
         blocks=tuple(blocks),
         authors=tuple(authors),
-        source=_source(a, dateline.agency if dateline else None, notice, byline_outlet),
+        source=_source(a, dateline.agency if dateline else None, notice, byline_outlet, first),
         distributor=_distributor(a, dateline.distributor if dateline else None),
         copyright=notice,
         dateline=dateline.place if dateline else None,
@@ -108,11 +111,11 @@ def _authors(a: Analysis) -> tuple[list[str], str | None]:
     return names, None
 
 
-def _moment(a: Analysis):  # noqa: ANN202 - Moment | None
+def _moment(a: Analysis, dayfirst: bool):  # noqa: ANN202 - Moment | None
     moments = []
     for unit, role in zip(a.units, a.roles, strict=True):
         if role is Role.DATE:
-            moments += find_moments(unit.text)
+            moments += find_moments(unit.text, dayfirst=dayfirst)
         if role in (Role.PARAGRAPH, Role.ITEM, Role.HEADING) and moments:
             break  # dates after the body starts are updates or asides, not the publication date
     return pick_publication(moments)
@@ -132,7 +135,7 @@ def _joined(a: Analysis, kind: Kind, extract) -> str | None:  # noqa: ANN001 - s
     return " ".join(texts) or None
 
 
-def _source(a: Analysis, agency: str | None, notice: str | None, byline_outlet: str | None) -> str | None:
+def _source(a: Analysis, agency: str | None, notice: str | None, byline_outlet: str | None, first: str) -> str | None:
     if a.is_press_release:
         for unit, kind in zip(a.units, a.kinds, strict=True):
             m = PR_SOURCE_RE.match(unit.text) if kind is Kind.PR_SOURCE else None
@@ -142,6 +145,9 @@ def _source(a: Analysis, agency: str | None, notice: str | None, byline_outlet: 
             m = PR_ABOUT_RE.match(unit.text)
             if m:
                 return canonical_source(m.group("name"))
+        issuer = release_issuer(first)
+        if issuer:
+            return issuer
     if agency:
         return agency
     holder = copyright_holder(notice) if notice else None

@@ -1,0 +1,195 @@
+"""Incremental builds produce exactly what a cold build produces, after every kind of change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bench import make_corpus
+from broadsheet.builder import BuildOptions, build
+from broadsheet.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_tree(a: Path, b: Path) -> None:
+    left, right = tree(a), tree(b)
+    assert sorted(left) == sorted(right), set(left) ^ set(right)
+    different = [name for name in left if left[name] != right[name]]
+    assert not different, f"{len(different)} files differ, e.g. {different[:5]}"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 60, seed=7, words=(40, 120), tags=12)
+    (root / "site.toml").write_text('title = "Test Wire"\nbase_url = "https://example.org/news/"\npage_size = 7\n')
+    return root
+
+
+def run(root: Path, output: str = "site", **options: object):
+    config = load_config(root / "site.toml")
+    return build(config, BuildOptions(output_dir=root / output, **options))  # type: ignore[arg-type]
+
+
+def cold_equals_incremental(root: Path) -> None:
+    incremental = run(root)
+    cold_dir = root.parent / "cold"
+    shutil.rmtree(cold_dir, ignore_errors=True)
+    config = load_config(root / "site.toml")
+    build(config, BuildOptions(output_dir=cold_dir, cache=False, jobs=1))
+    assert_same_tree(root / "site", cold_dir)
+    return incremental
+
+
+def first_article(root: Path) -> Path:
+    return sorted((root / "content").rglob("*.md"))[0]
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), "utf-8")
+
+
+def remove_first_tag(path: Path) -> None:
+    text = path.read_text("utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("tags: ["))
+    tags = line.removeprefix("tags: [").removesuffix("]").split(", ")
+    assert len(tags) >= 2
+    path.write_text(text.replace(line, "tags: [" + ", ".join(tags[1:]) + "]"), "utf-8")
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "body": lambda root: edit(first_article(root), "\n---\n", "\n---\nA new first paragraph.\n\n"),
+    "title": lambda root: edit(first_article(root), "title: Story", "title: Renamed story"),
+    "date moved to another day": lambda root: edit(first_article(root), "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20"),
+    "tag added": lambda root: edit(first_article(root), "tags: [", "tags: [Brand New Tag, "),
+    "tag removed": lambda root: remove_first_tag(first_article(root)),
+    "article deleted": lambda root: first_article(root).unlink(),
+    "article added": lambda root: (root / "content" / "new.md").write_text(
+        "---\ntitle: A late arrival\ndate: 2023-06-01\ntags: [Topic 001]\n---\nFresh text.\n", "utf-8"
+    ),
+    "template edited": lambda root: edit(root / "templates" / "base.html", "</footer>", "<p>edited</p></footer>"),
+    "config edited": lambda root: edit(root / "site.toml", 'title = "Test Wire"', 'title = "Other Wire"'),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_incremental_build_matches_cold_build(project: Path, change: str) -> None:
+    run(project)
+    CHANGES[change](project)
+    result = cold_equals_incremental(project)
+    assert result.stats.written > 0
+
+
+def test_tag_removal_really_removes(project: Path) -> None:
+    run(project)
+    article = first_article(project)
+    text = article.read_text("utf-8")
+    tags_line = next(line for line in text.splitlines() if line.startswith("tags:"))
+    article.write_text(text.replace(tags_line, "tags: [Only Tag]"), "utf-8")
+    cold_equals_incremental(project)
+    assert (project / "site" / "tags" / "only-tag" / "index.html").is_file()
+
+
+def test_noop_rebuild_writes_nothing(project: Path) -> None:
+    run(project)
+    before = {p: p.stat().st_mtime_ns for p in (project / "site").rglob("*") if p.is_file()}
+    result = run(project)
+    assert result.stats.written == 0 and not result.stats.swapped
+    after = {p: p.stat().st_mtime_ns for p in (project / "site").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_one_edit_rerenders_only_what_shows_it(project: Path) -> None:
+    first = run(project)
+    with first_article(project).open("a", encoding="utf-8") as handle:
+        handle.write("\nOne more paragraph at the end.\n")
+    second = run(project)
+    assert second.parsed_files == 1
+    assert 0 < second.rendered_pages < first.rendered_pages / 5
+    # unchanged files keep their inode: deploys and servers see only the change
+    assert second.stats.unchanged > second.stats.written
+
+
+def test_template_change_reuses_parsed_markdown(project: Path) -> None:
+    run(project)
+    edit(project / "templates" / "article.html", "</article>", "<p>theme change</p></article>")
+    result = run(project)
+    assert result.parsed_files == 0
+    assert "theme change" in next((project / "site").glob("20*/*/*/*/index.html")).read_text("utf-8")
+
+
+def test_corrupt_cache_is_rebuilt(project: Path) -> None:
+    run(project)
+    for cache_file in (project / ".broadsheet-cache").glob("*.sqlite"):
+        cache_file.write_bytes(b"this is not a database" * 100)
+    edit(first_article(project), "title: Story", "title: After corruption")
+    cold_equals_incremental(project)
+
+
+def test_cache_from_another_version_is_discarded(project: Path) -> None:
+    run(project)
+    (cache_file,) = (project / ".broadsheet-cache").glob("*.sqlite")
+    with sqlite3.connect(cache_file) as db:
+        db.execute("UPDATE meta SET value='another-version' WHERE key='code'")
+        db.execute("UPDATE files SET article=x'00'")  # would crash if it were read
+    result = run(project)
+    assert result.parsed_files == 60
+
+
+def test_output_changed_behind_our_back_is_repaired(project: Path) -> None:
+    run(project)
+    victim = next((project / "site").glob("20*/*/*/*/index.html"))
+    victim.unlink()
+    edit(first_article(project), "title: Story", "title: Repaired")
+    cold_equals_incremental(project)
+
+
+def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    config = load_config(root=root)
+    parallel = build(config, BuildOptions(output_dir=root / "parallel", jobs=2, cache=False))
+    sequential = build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
+    assert parallel.rendered_pages == sequential.rendered_pages > 256  # enough to fan out
+    assert_same_tree(root / "parallel", root / "sequential")
+
+
+def test_dask_cluster_build_is_identical(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the optional 'dask' extra is not installed")
+    root = tmp_path / "dask"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 150, seed=5, words=(30, 80), tags=10)
+    config = load_config(root=root)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address.removeprefix("tcp://")
+        on_dask = build(config, BuildOptions(output_dir=root / "dask", executor=f"dask://{address}", cache=False))
+    inline = build(config, BuildOptions(output_dir=root / "inline", executor="inline", jobs=1, cache=False))
+    assert on_dask.parsed_files == inline.parsed_files == 150
+    assert_same_tree(root / "dask", root / "inline")
+
+
+def test_cache_is_safe_to_delete(project: Path) -> None:
+    run(project)
+    shutil.rmtree(project / ".broadsheet-cache")
+    edit(first_article(project), "title: Story", "title: Without cache")
+    cold_equals_incremental(project)
+    assert os.listdir(project / ".broadsheet-cache")
