@@ -30,7 +30,7 @@ from broadsheet.markdown import render_markdown
 from broadsheet.model import Article, Site
 from broadsheet.pages import Page, related
 from broadsheet.render import Facts, Output, Renderer, make_environment, static_outputs
-from broadsheet.search import with_search_index
+from broadsheet.search_index import article_terms, search_files
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
@@ -90,7 +90,7 @@ def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple
         except BroadsheetError as exc:
             results.append((rel, None, exc))
             continue
-        facts = Facts(rendered.words, rendered.first_paragraph)
+        facts = Facts(rendered.words, rendered.first_paragraph, article_terms(article, rendered.text))
         results.append((rel, (replace(article, body=""), facts, rendered.html), None))
     return results
 
@@ -379,12 +379,14 @@ def _render_and_write(
         yield Output("sitemap.xml", sitemap(config, html_urls, site))
         yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
         yield from static_outputs(site, templates_dir, content_dir)
-        # Reader (issue 8): web app files at the site root.
+        # Reader (issue 8): web app files at the site root, and the search index.
         yield from webapp_outputs(config, templates_dir)
+        summaries = {a.path: renderer.summary(a) for a in site.articles}
+        for path, data in search_files(site, renderer.facts, summaries, base_path=config.base_path):
+            yield Output(path, data)
 
-    # The search index of the article pages, built from the same stream, so it lands in the same
-    # staging folder and atomic swap; then cache rules for Netlify / Cloudflare Pages (issue 7).
-    outputs = with_headers(with_search_index(stream(), language=config.language, previous=output_dir))
+    # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
+    outputs = with_headers(stream())
     if precompress:
         outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
     stats = write_site(outputs, output_dir, errors=errors)

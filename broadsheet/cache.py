@@ -25,7 +25,7 @@ SCHEMA = 1
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "builder", "cache", "config", "deps", "feeds", "frontmatter", "load", "markdown", "model", "pages", "render",
-    "urls", "write",
+    "search_index", "urls", "write",
 )  # fmt: skip
 
 

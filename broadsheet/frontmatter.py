@@ -158,7 +158,10 @@ def _parse_date(value: object, tz: ZoneInfo, fail: Any) -> tuple[datetime, bool]
         raise fail("date", f"date must be a date or datetime, not {_kind(value)}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)  # naive means the site's zone, never the machine's
-    return moment.astimezone(tz), has_time
+    try:
+        return moment.astimezone(tz), has_time
+    except OverflowError:  # 0001-01-01T00:00+14:00 is in year 0 in UTC; Python has no year 0
+        raise fail("date", f"date {value!s} is out of range once converted to the site's timezone") from None
 
 
 def _str_list(meta: Mapping[str, Any], key: str, fail: Any) -> tuple[str, ...]:

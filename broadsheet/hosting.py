@@ -52,14 +52,6 @@ def headers_file(paths: Iterable[str], immutable: Collection[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def headers_output(outputs: Iterable[Output]) -> Output | None:
-    """`_headers` for the site, unless the content brings its own (content/_headers wins)."""
-    items = list(outputs)
-    if any(item.path == HEADERS_FILE for item in items):
-        return None
-    return Output(HEADERS_FILE, headers_file([i.path for i in items], {i.path for i in items if i.immutable}))
-
-
 def _file_patterns(path: str) -> list[str]:
     """URL patterns that serve `path`: a folder's index.html is also its folder URL."""
     if path == "index.html":

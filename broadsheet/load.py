@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
     markdown: list[SourceFile] = []
     assets: list[SourceFile] = []
     pending = [(root, "")]
+    # Folders already walked, by identity: a symlink to a parent folder (or two of them) would
+    # otherwise be followed again and again, listing every file thousands of times.
+    seen = {_identity(root.stat())}
     while pending:
         folder, prefix = pending.pop()
         try:
@@ -47,18 +51,26 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
                 continue
             rel = prefix + entry.name
             try:
-                if entry.is_dir():
-                    subfolders.append((path, rel + "/"))
-                    continue
                 st = entry.stat()
             except OSError:
                 continue
+            if stat.S_ISDIR(st.st_mode):
+                if _identity(st) not in seen:
+                    seen.add(_identity(st))
+                    subfolders.append((path, rel + "/"))
+                continue
+            if not stat.S_ISREG(st.st_mode) and not entry.name.endswith(".md"):
+                continue  # a FIFO or device would block or never end; read_source reports .md ones
             source = SourceFile(rel, path, st.st_size, st.st_mtime_ns)
             (markdown if entry.name.endswith(".md") else assets).append(source)
         pending.extend(reversed(subfolders))
     markdown.sort(key=lambda f: f.rel)
     assets.sort(key=lambda f: f.rel)
     return markdown, assets
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
 
 
 def _inside(root: Path, path: Path) -> bool:
@@ -87,14 +99,27 @@ def decode_article(rel: str, data: bytes, tz: ZoneInfo) -> Article:
 
 
 def read_source(source: SourceFile) -> bytes:
-    """A content file's bytes; oversized files are refused before anything is read."""
-    size = source.path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise BroadsheetError(
-            f"file is {size / 1e6:.1f} MB; articles over {MAX_FILE_BYTES / 1e6:.0f} MB are refused",
-            path=source.rel,
-        )
-    return source.path.read_bytes()
+    """A content file's bytes; oversized files are refused before anything is read.
+
+    The size is checked on the open file (no window for a swap), at most the limit is ever read
+    (a file growing meanwhile can't slip through), and O_NONBLOCK keeps a FIFO from hanging."""
+    try:
+        fd = os.open(source.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel) from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise BroadsheetError("not a regular file (a pipe, device or socket?)", path=source.rel)
+        if st.st_size > MAX_FILE_BYTES:
+            raise BroadsheetError(
+                f"file is {st.st_size / 1e6:.1f} MB; articles over {MAX_FILE_BYTES / 1e6:.0f} MB are refused",
+                path=source.rel,
+            )
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise BroadsheetError(f"file grew past {MAX_FILE_BYTES / 1e6:.0f} MB while being read", path=source.rel)
+    return data
 
 
 def read_article(source: SourceFile, tz: ZoneInfo) -> Article:

@@ -49,6 +49,7 @@ class Rendered:
     html: str
     words: int
     first_paragraph: str  # plain text, the default summary
+    text: str  # the whole body as plain text, whitespace folded
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +84,7 @@ def render_markdown(source: str) -> Rendered:
     text = _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
     first = re.search(r"<p>(.*?)</p>", html, re.S)
     first_text = _SPACE.sub(" ", unescape(_TAGS.sub("", first.group(1)))).strip() if first else ""
-    return Rendered(html=html, words=len(text.split()), first_paragraph=first_text)
+    return Rendered(html=html, words=len(text.split()), first_paragraph=first_text, text=text)
 
 
 def summarise(text: str, limit: int = 240) -> str:

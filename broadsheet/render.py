@@ -74,6 +74,7 @@ class Facts:
 
     words: int
     first_paragraph: str
+    terms: str = ""  # search terms, space-separated (search_index.article_terms)
 
 
 class Renderer:

@@ -1,256 +1,38 @@
 """`broadsheet serve`: build, serve the output over HTTP on loopback, rebuild on change, reload pages.
 
-No build logic here: every build is `builder.build(...)`. The server only ever answers with
-regular files inside the output folder; everything else (traversal, hidden files, symlinks out,
-devices) is the site's 404 page. Pages are sent with a small script that listens on a
-Server-Sent Events channel and reloads after a build or shows its errors; the script is added
-to responses only, never to the files on disk.
+No build logic here: every build is `builder.build(...)`. Which file answers a request is
+`servefiles`' job (only regular files inside the output folder; anything else is the site's
+404 page); the reload channel and the script added to pages are `reload`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
-import json
-import mimetypes
-import os
 import shutil
 import signal
 import socket
-import stat
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Literal, TextIO
-from urllib.parse import quote, unquote, urlsplit
+from typing import TextIO
+from urllib.parse import urlsplit
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import CONFIG_NAME, SiteConfig
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.watch import WatchSpec, watch_sources
+from broadsheet.reload import CLIENT_JS, BuildStatus, StatusChannel, fallback_page, inject, reload_script
+from broadsheet.servefiles import content_type, read_regular_file, resolve_target
+from broadsheet.watch import SourceWatcher, WatchSpec
 from broadsheet.write import check_output_dir
 
-EVENTS_PATH = "/__broadsheet/events"
-_RESERVED = "/__broadsheet/"
 _KEEPALIVE_SECONDS = 15.0
-
-# Explicit types for what a site holds; text gets a charset so nothing is left to sniffing.
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
-    ".webmanifest": "application/manifest+json; charset=utf-8",
-    ".svg": "image/svg+xml; charset=utf-8",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/vnd.microsoft.icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".pdf": "application/pdf",
-}
-
-
-def content_type(path: Path) -> str:
-    if path.name == "feed.xml":  # the site's Atom feeds (see urls); other .xml is generic XML
-        return "application/atom+xml; charset=utf-8"
-    known = CONTENT_TYPES.get(path.suffix.lower())
-    if known:
-        return known
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "application/octet-stream"
-
-
-# --- build status and the reload channel -------------------------------------------------------
-@dataclass(frozen=True)
-class BuildStatus:
-    generation: int = 0  # build attempts so far
-    site_generation: int = 0  # builds that changed the served files; pages reload when it moves
-    ok: bool = True
-    errors: tuple[tuple[str, str], ...] = ()  # (file:line, message)
-    base_path: str = "/"
-
-    def event(self) -> bytes:
-        data = {"generation": self.generation, "site": self.site_generation, "ok": self.ok}
-        data["errors"] = [{"where": where, "message": message} for where, message in self.errors]
-        return f"event: build\nid: {self.generation}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-class StatusChannel:
-    """The latest build status, and a way for reload streams to wait for the next one."""
-
-    def __init__(self, initial: BuildStatus) -> None:
-        self._status = initial
-        self._changed = threading.Condition()
-        self._closed = False
-
-    @property
-    def current(self) -> BuildStatus:
-        with self._changed:
-            return self._status
-
-    def publish(self, status: BuildStatus) -> None:
-        with self._changed:
-            self._status = status
-            self._changed.notify_all()
-
-    def wait_after(self, generation: int, timeout: float) -> BuildStatus | None:
-        """The status once it is newer than `generation` (or at the timeout); None once closed."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._closed or self._status.generation != generation, timeout)
-            return None if self._closed else self._status
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-
-
-# --- what a request path means ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Target:
-    kind: Literal["file", "redirect", "events", "missing"]
-    path: Path | None = None
-    location: str | None = None
-
-
-MISSING = Target("missing")
-
-
-def resolve_target(raw: str, base_path: str, root: Path) -> Target:
-    """Map a raw request target to a file under `root`, a redirect, the reload channel, or nothing.
-
-    Refuses rather than normalises: any `.`/`..`/hidden or empty segment, backslash, NUL or
-    control character (raw or percent-decoded) is a miss, and so is a file that resolves outside
-    `root` through a symlink.
-    """
-    if not raw.startswith("/"):
-        return MISSING  # absolute-form and `*` targets: a preview server is nobody's proxy
-    raw_path, _, query = raw.partition("#")[0].partition("?")
-    if "\\" in raw_path:
-        return MISSING
-    try:
-        path = unquote(raw_path, errors="strict")
-    except UnicodeDecodeError:
-        return MISSING
-    if any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        return MISSING
-    if path == EVENTS_PATH:
-        return Target("events")
-    suffix = f"?{query}" if query else ""
-    base = unquote(base_path)
-    if path.startswith(_RESERVED):
-        return MISSING
-    if path + "/" == base or (path == "/" and base != "/"):
-        return Target("redirect", location=quote(base) + suffix)
-    if not path.startswith(base):
-        return MISSING
-    rel = path[len(base) :]
-    parts = rel.split("/")
-    wants_dir = rel == "" or rel.endswith("/")
-    if wants_dir:
-        parts = parts[:-1]
-    if any(not part or part.startswith(".") for part in parts):
-        return MISSING
-    candidate = root.joinpath(*parts) / "index.html" if wants_dir else root.joinpath(*parts)
-    try:
-        real = candidate.resolve(strict=True)
-        inside = real.is_relative_to(root.resolve(strict=True))
-    except (OSError, RuntimeError):
-        return MISSING
-    if not inside:
-        return MISSING
-    if real.is_dir():
-        if (real / "index.html").is_file():
-            return Target("redirect", location=quote(path + "/") + suffix)
-        return MISSING
-    return Target("file", path=real)
-
-
-def read_regular_file(path: Path) -> bytes | None:
-    """The file's bytes if it is a regular file (never follows a last symlink, never blocks on a FIFO)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return handle.read()
-
-
-# --- the injected client ----------------------------------------------------------------------
-_CLIENT = """<script data-broadsheet-preview>
-(() => {
-  const built = %(site)d;
-  const events = new EventSource(%(events)s);
-  let box = null;
-  function hide() { if (box) { box.remove(); box = null; } }
-  function show(errors) {
-    hide();
-    box = document.createElement("div");
-    box.id = "broadsheet-build-error";
-    box.setAttribute("role", "alert");
-    box.style.cssText = "position:fixed;inset:0 0 auto 0;z-index:2147483647;max-height:80vh;overflow:auto;" +
-      "background:#fff5f5;color:#5c0a0a;border-bottom:4px solid #9b1c1c;padding:1rem 1.25rem;" +
-      "font:14px/1.5 ui-monospace,monospace;box-shadow:0 4px 16px rgba(0,0,0,.25)";
-    const title = document.createElement("strong");
-    title.textContent = "Build failed \\u2014 showing the last good build. Fix the file and save to rebuild.";
-    box.append(title);
-    const list = document.createElement("ul");
-    list.style.cssText = "margin:.5rem 0 0;padding-left:1.25rem";
-    for (const error of errors) {
-      const item = document.createElement("li");
-      const where = document.createElement("b");
-      where.textContent = error.where;
-      item.append(where, document.createTextNode((error.where ? ": " : "") + error.message));
-      list.append(item);
-    }
-    box.append(list);
-    document.body.append(box);
-  }
-  events.addEventListener("build", (event) => {
-    const status = JSON.parse(event.data);
-    if (!status.ok) { show(status.errors); return; }
-    if (status.site !== built) { location.reload(); return; }
-    hide();
-  });
-})();
-</script>
-"""
-
-
-def reload_script(site_generation: int) -> bytes:
-    return (_CLIENT % {"site": site_generation, "events": json.dumps(EVENTS_PATH)}).encode()
-
-
-def inject(html: bytes, script: bytes) -> bytes:
-    """Add the preview script before the last </body> (or at the end)."""
-    at = html.lower().rfind(b"</body>")
-    return html + script if at < 0 else html[:at] + script + html[at:]
-
-
-def fallback_page(status: BuildStatus) -> bytes:
-    """Shown when the site has no 404.html (say, before the first build succeeded)."""
-    items = "".join(f"<li><b>{escape(w)}</b>: {escape(m)}</li>" for w, m in status.errors)
-    detail = f"<p>The build failed:</p><ul>{items}</ul>" if not status.ok else ""
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>'
-        f"<body><h1>Not found</h1>{detail}</body></html>"
-    ).encode()
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -286,10 +68,16 @@ class PreviewServer(ThreadingHTTPServer):
     def port(self) -> int:
         return self.server_address[1]
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return  # a reader who went away (closed the tab, navigated on): nothing to report
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class PreviewHandler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "broadsheet-preview"
+    timeout = 30  # seconds a connection may sit silent (the event stream only ever writes)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass  # requests are not news; build results are printed instead
@@ -308,6 +96,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         target = resolve_target(self.path, status.base_path, self.server.output_dir)
         if target.kind == "events":
             self._events(head)
+        elif target.kind == "client":
+            self._send(HTTPStatus.OK, CLIENT_JS, "text/javascript; charset=utf-8", head)
         elif target.kind == "redirect":
             # 302, not 301: browsers keep 301s for good, and a preview's base path can change.
             self.send_response(HTTPStatus.FOUND)
@@ -424,7 +214,7 @@ def _make_server(bind: str, port: int, output_dir: Path, channel: StatusChannel)
     try:
         return server_class((bind, port), output_dir, channel)
     except OSError as exc:
-        hint = " (in use? try --port 0 for any free port)" if exc.errno == 98 else ""
+        hint = " (in use? try --port 0 for any free port)" if exc.errno == errno.EADDRINUSE else ""
         raise BroadsheetError(f"cannot listen on {bind}:{port}: {exc.strerror}{hint}") from None
 
 
@@ -562,9 +352,11 @@ def serve(
         host = _url_host(options.bind)
         try:
             with _terminate_as_interrupt():
+                watcher = SourceWatcher(watch_spec(config, options, output_dir), stop)
+                watcher.start()  # before the first build: an edit made during it is not lost
                 status = preview.rebuild(host, server.port)
                 print(f"serving http://{host}:{server.port}{status.base_path} (Ctrl-C to stop)", file=out, flush=True)
-                for _changed in watch_sources(watch_spec(config, options, output_dir), stop):
+                for _changed in watcher.changes():
                     preview.rebuild(host, server.port)
         except KeyboardInterrupt:
             pass

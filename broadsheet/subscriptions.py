@@ -58,41 +58,45 @@ class Subscription:
 
 def parse_subscriptions(tables: Sequence[dict[str, Any]], source: str) -> tuple[Subscription, ...]:
     """Check every `[[feeds]]` table; errors name the key, the entry and (when found) the line."""
-    lines = _table_lines(source)
+    text = _read(source)
+    headers = _table_lines(text)
     found: list[Subscription] = []
     seen: dict[str, int] = {}
     for number, table in enumerate(tables, start=1):
-        line = lines[number - 1] if number <= len(lines) else None
+        header = headers[number - 1] if number <= len(headers) else None
 
-        def fail(message: str, number: int = number, line: int | None = line) -> BroadsheetError:
+        def fail(
+            message: str, key: str | None = None, number: int = number, header: int | None = header
+        ) -> BroadsheetError:
+            line = _key_line(text, header, key) if key else header
             return BroadsheetError(f"[[feeds]] entry {number}: {message}", path=source, line=line)
 
         if not isinstance(table, dict):
             raise fail("must be a table")
         for key in table:
             if key not in _KEYS:
-                raise fail(f"unknown key {key!r} (known: {', '.join(_KEYS)})")
+                raise fail(f"unknown key {key!r} (known: {', '.join(_KEYS)})", key)
         if "url" not in table:
             raise fail("missing key 'url'")
         url = table["url"]
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise fail(f"key 'url' must be {_KEYS['url']}, got {url!r}")
+            raise fail(f"key 'url' must be {_KEYS['url']}, got {url!r}", "url")
         if url in seen:
-            raise fail(f"key 'url': {url} is already subscribed in entry {seen[url]}")
+            raise fail(f"key 'url': {url} is already subscribed in entry {seen[url]}", "url")
         seen[url] = number
         name = table.get("name")
         if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise fail(f"key 'name' must be {_KEYS['name']} (not empty)")
+            raise fail(f"key 'name' must be {_KEYS['name']} (not empty)", "name")
         tags = table.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-            raise fail(f"key 'tags' must be {_KEYS['tags']}")
+            raise fail(f"key 'tags' must be {_KEYS['tags']}", "tags")
         for key in ("full_text", "allow_loopback"):
             if not isinstance(table.get(key, False), bool):
-                raise fail(f"key {key!r} must be {_KEYS[key]}, not {table[key]!r}")
+                raise fail(f"key {key!r} must be {_KEYS[key]}, not {table[key]!r}", key)
         republish = table.get("republish", "full")
         if republish not in REPUBLISH:
-            raise fail(f"key 'republish' must be {_KEYS['republish']}, not {republish!r}")
+            raise fail(f"key 'republish' must be {_KEYS['republish']}, not {republish!r}", "republish")
         found.append(
             Subscription(
                 url=url,
@@ -110,13 +114,29 @@ def subscriptions(config: SiteConfig) -> tuple[Subscription, ...]:
     return parse_subscriptions(config.feeds, str(config.root / CONFIG_NAME))
 
 
-def _table_lines(source: str) -> list[int]:
-    """Line numbers of the `[[feeds]]` headers in the config file, in order (empty if unreadable)."""
+def _read(source: str) -> str:
     try:
-        text = Path(source).read_text(encoding="utf-8")
+        return Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return []
+        return ""  # line numbers are a courtesy; the config was already parsed from this file
+
+
+def _table_lines(text: str) -> list[int]:
+    """Line numbers of the `[[feeds]]` headers in the config text, in order."""
     return [n for n, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*\[\[\s*feeds\s*\]\]", line)]
+
+
+def _key_line(text: str, header: int | None, key: str) -> int | None:
+    """The line of `key = ...` inside the table that starts at `header` (else the header's line)."""
+    if header is None:
+        return None
+    lines = text.splitlines()
+    for n in range(header, len(lines)):
+        if re.match(r"\s*\[", lines[n]):
+            break
+        if re.match(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=", lines[n]):
+            return n + 1
+    return header
 
 
 # --- per-feed state ---------------------------------------------------------------------------------

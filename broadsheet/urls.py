@@ -13,6 +13,9 @@ from functools import lru_cache
 from posixpath import normpath
 
 MAX_SLUG = 80
+# File systems limit a name to 255 bytes, not characters: 80 four-byte letters (CJK Extension B)
+# would be 320. A slug is a folder name, so it must fit whatever it is written in.
+MAX_SLUG_BYTES = 200
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
 _NOT_WORD = re.compile(r"[^\w]+")
 _UNDERSCORES = re.compile(r"_+")
@@ -32,6 +35,8 @@ def slugify(text: str, *, fallback: str = "item") -> str:
     slug = re.sub(r"-{2,}", "-", slug)
     if len(slug) > MAX_SLUG:
         slug = slug[:MAX_SLUG].rstrip("-")
+    if len(slug.encode("utf-8")) > MAX_SLUG_BYTES:
+        slug = slug.encode("utf-8")[:MAX_SLUG_BYTES].decode("utf-8", "ignore").rstrip("-")
     if not slug:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         slug = f"{fallback}-{digest}"
@@ -53,7 +58,8 @@ def output_path(rel: str) -> str:
     """File path (relative to the output folder) for a site-relative URL: pretty URLs get index.html."""
     path = rel + "index.html" if rel == "" or rel.endswith("/") else rel
     checked = normpath(path)
-    if checked.startswith(("/", "../")) or checked == ".." or "\\" in checked or "\0" in checked:
+    # "." would name the output folder itself (a file can't be written there).
+    if checked.startswith(("/", "../")) or checked in ("..", ".") or "\\" in checked or "\0" in checked:
         raise ValueError(f"unsafe output path {rel!r}")
     return checked
 

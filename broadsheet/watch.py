@@ -49,47 +49,62 @@ class _SourceFilter(DefaultFilter):
         return inside and super().__call__(change, path)  # type: ignore[arg-type]
 
 
-def _pump(paths: list[Path], recursive: bool, keep: _SourceFilter, stop: threading.Event, out: queue.Queue) -> None:
-    for changes in watch(
-        *paths,
-        watch_filter=keep,
-        recursive=recursive,
-        stop_event=stop,
-        debounce=_DEBOUNCE_MS,
-        step=_STEP_MS,
-        raise_interrupt=False,
-    ):
-        out.put({Path(path) for _, path in changes})
+# How often the watchers wake with nothing to report: the first wake says they are watching.
+_WAKE_MS = 200
 
 
-def watch_sources(spec: WatchSpec, stop: threading.Event, quiet: float = QUIET_SECONDS) -> Iterator[set[Path]]:
-    """Yield the set of changed paths after each burst of changes, until `stop` is set.
+class SourceWatcher:
+    """Watches in daemon threads from `start()` on; `changes()` yields each burst, in the caller's
+    thread (so Ctrl-C reaches it), until `stop` is set."""
 
-    Runs in the caller's thread (so Ctrl-C reaches it); the watchers run in daemon threads.
-    """
-    out: queue.Queue[set[Path]] = queue.Queue()
-    keep = _SourceFilter(spec)
-    groups: list[tuple[list[Path], bool]] = []
-    folders = [f for f in spec.folders if f.is_dir()]
-    if folders:
-        groups.append((folders, True))
-    parents = sorted({f.parent for f in spec.files if f.parent.is_dir()} - set(folders))
-    if parents:
-        groups.append((parents, False))
-    threads = [
-        threading.Thread(target=_pump, args=(paths, rec, keep, stop, out), name="broadsheet-watch", daemon=True)
-        for paths, rec in groups
-    ]
-    for thread in threads:
-        thread.start()
-    while not stop.is_set():
-        try:
-            changed = out.get(timeout=0.25)
-        except queue.Empty:
-            continue
-        while True:  # let the rest of the burst arrive
+    def __init__(self, spec: WatchSpec, stop: threading.Event, quiet: float = QUIET_SECONDS) -> None:
+        self.spec = spec
+        self.stop = stop
+        self.quiet = quiet
+        self._out: queue.Queue[set[Path]] = queue.Queue()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start watching; returns once every watcher is in place, so no later change is missed."""
+        keep = _SourceFilter(self.spec)
+        groups: list[tuple[list[Path], bool]] = []
+        folders = [f for f in self.spec.folders if f.is_dir()]
+        if folders:
+            groups.append((folders, True))
+        parents = sorted({f.parent for f in self.spec.files if f.parent.is_dir()} - set(folders))
+        if parents:
+            groups.append((parents, False))
+        ready = [threading.Event() for _ in groups]
+        for (paths, recursive), flag in zip(groups, ready, strict=True):
+            args = (paths, recursive, keep, flag)
+            threading.Thread(target=self._pump, args=args, name="broadsheet-watch", daemon=True).start()
+        for flag in ready:
+            flag.wait(timeout)
+
+    def _pump(self, paths: list[Path], recursive: bool, keep: _SourceFilter, ready: threading.Event) -> None:
+        for changes in watch(
+            *paths,
+            watch_filter=keep,
+            recursive=recursive,
+            stop_event=self.stop,
+            debounce=_DEBOUNCE_MS,
+            step=_STEP_MS,
+            rust_timeout=_WAKE_MS,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            ready.set()
+            if changes:
+                self._out.put({Path(path) for _, path in changes})
+
+    def changes(self) -> Iterator[set[Path]]:
+        while not self.stop.is_set():
             try:
-                changed |= out.get(timeout=quiet)
+                changed = self._out.get(timeout=0.25)
             except queue.Empty:
-                break
-        yield changed
+                continue
+            while True:  # let the rest of the burst arrive
+                try:
+                    changed |= self._out.get(timeout=self.quiet)
+                except queue.Empty:
+                    break
+            yield changed

@@ -1,10 +1,10 @@
 """The only module that touches the output folder.
 
-A build is written into a fresh staging folder beside the output and then swapped in with one
-atomic rename, so a reader (or a killed build) sees either the old site or the new one, never a
-mix. Files whose bytes did not change are hard-linked from the old tree rather than rewritten,
-keeping their modification times, so deploys and servers see only what changed. A manifest of
-what Broadsheet wrote marks the folder as ours; a folder without one is never replaced.
+A build is written into a spare tree beside the output and then swapped in with one atomic rename
+(renameat2 RENAME_EXCHANGE), so a reader (or a killed build) sees either the old site or the new
+one, never a mix. The spare is the previous version, updated in place with only what changed, so a
+small edit to a large site writes a few files. A manifest of what Broadsheet wrote marks a folder as
+ours; a folder without one is never replaced.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +52,11 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
     if content.is_relative_to(output):
         raise BroadsheetError(
             f"refusing to build here: the output folder contains the content folder {content}", path=str(output)
+        )
+    if output.is_relative_to(content):
+        # Every build would publish the previous site again as content assets, one level deeper.
+        raise BroadsheetError(
+            f"refusing to build here: the output folder is inside the content folder {content}", path=str(output)
         )
     if output.exists() and not output.is_dir():
         raise BroadsheetError("output path exists and is not a folder", path=str(output))
@@ -124,64 +125,104 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def spare_dir(output: Path) -> Path:
+    return output.with_name(f".{output.name}.spare")
+
+
 def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str] = ()) -> WriteStats:
-    """Stream every output into a staging tree and swap it in; leave `output` alone if nothing changed.
+    """Bring the spare tree up to date with `outputs`, then swap it with `output` in one atomic rename.
 
-    Outputs are written as they arrive, so a large site is never held in memory. An output with
-    `keep` set must match the file already in `output` (per the manifest); it is hard-linked into
-    the new tree, and MissingOutput is raised if that file has disappeared. `errors` (from a
-    --keep-going build) are recorded in the manifest: `publish` refuses such a site."""
-    old = read_manifest(output) if output.is_dir() else {}
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
-    try:
-        digests: dict[str, str] = {}
-        written = unchanged = 0
-        made_dirs: set[Path] = set()
-        for item in outputs:
-            if item.path in digests:
-                raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
-            data = item.data
-            if item.keep is not None:
-                digest = item.keep
-            else:
-                if data is None:
-                    data = item.source.read_bytes()  # type: ignore[union-attr]
-                digest = _digest(data)
-            digests[item.path] = digest
-            target = staging / item.path
-            if target.parent not in made_dirs:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made_dirs.add(target.parent)
-            if old.get(item.path) == digest and _link(output / item.path, target):
-                unchanged += 1
-                continue
+    Two trees take turns (blue/green): the live `output` and a spare holding the version before it.
+    The spare is never served, so it is updated in place, touching only files that differ from its
+    own manifest: a rebuild costs what changed, not the size of the site. Files are replaced by
+    rename and never rewritten in place, because the trees share unchanged files as hard links
+    (which also keeps their modification times, so deploys see only real changes). A spare caught
+    half-updated by a crash has no manifest and is rebuilt from scratch next time.
+
+    Outputs are streamed, never all held in memory. An output with `keep` must match the file in
+    `output` per its manifest (MissingOutput if that file is gone). `errors` (from a --keep-going
+    build) go into the manifest so that `publish` refuses such a site."""
+    live = read_manifest(output) if output.is_dir() else {}
+    spare = spare_dir(output)
+    have = read_manifest(spare) if spare.is_dir() else {}
+    if spare.is_dir() and not have:
+        shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
+    spare.mkdir(exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+    digests: dict[str, str] = {}
+    written = linked = 0
+    made_dirs: set[str] = set()
+    for item in outputs:
+        if item.path in digests:
+            raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
+        data = item.data
+        if item.keep is not None:
+            digest = item.keep
+        else:
             if data is None:
-                raise MissingOutput(item.path)
-            target.write_bytes(data)
-            written += 1
-        removed = len(set(old) - set(digests))
-        if output.is_dir() and written == 0 and removed == 0 and read_build_errors(output) == list(errors):
-            shutil.rmtree(staging)
-            return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
-        (staging / MANIFEST).write_text(
-            json.dumps(
-                {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}, sort_keys=True, indent=0
-            ),
-            "utf-8",
-        )
-        _swap_in(staging, output)
-        return WriteStats(len(digests), written, unchanged, removed, swapped=True, digests=digests)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+                data = item.source.read_bytes()  # type: ignore[union-attr]
+            digest = _digest(data)
+        digests[item.path] = digest
+        if have.get(item.path) == digest:
+            continue  # the spare already has these bytes
+        target = spare / item.path
+        parent = item.path.rpartition("/")[0]
+        if item.path not in have and parent not in made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made_dirs.add(parent)
+        if live.get(item.path) == digest and _link_over(output / item.path, target):
+            linked += 1
+            continue
+        if data is None:
+            raise MissingOutput(item.path)
+        _write_over(target, data)
+        written += 1
+    stale = sorted(set(have) - set(digests), reverse=True)
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            (spare / path).unlink()
+    _prune_empty_dirs(spare, stale)
+    (spare / MANIFEST).write_text(
+        json.dumps({"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}, sort_keys=True, indent=0),
+        "utf-8",
+    )
+    removed = len(set(live) - set(digests))
+    changed = sum(1 for path, digest in digests.items() if live.get(path) != digest)
+    unchanged = len(digests) - changed
+    if output.is_dir() and changed == 0 and removed == 0 and read_build_errors(output) == list(errors):
+        return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
+    _swap_in(spare, output)
+    return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
 
 
-def _link(existing: Path, target: Path) -> bool:
+def _write_over(target: Path, data: bytes) -> None:
+    """Replace `target` with a new file (new inode): the old one may be shared with the live tree."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+
+
+def _link_over(existing: Path, target: Path) -> bool:
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.lnk")
     try:
-        os.link(existing, target)
-        return True
+        os.link(existing, temporary)
     except OSError:
         return False
+    os.replace(temporary, target)
+    return True
+
+
+def _prune_empty_dirs(root: Path, removed: Sequence[str]) -> None:
+    parents = sorted({str(Path(p).parent) for p in removed if "/" in p}, key=lambda p: -p.count("/"))
+    for parent in parents:
+        folder = root / parent
+        while folder != root:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (or gone): its parents are not empty either
+            folder = folder.parent
 
 
 _RENAME_EXCHANGE = 2
@@ -203,49 +244,27 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
-def _swap_in(staging: Path, output: Path) -> None:
+def _swap_in(spare: Path, output: Path) -> None:
+    """Make the spare live; the previous live tree becomes the spare."""
     if not output.exists():
-        os.rename(staging, output)
+        os.rename(spare, output)
         return
-    tag = f"{os.getpid()}-{time.monotonic_ns()}"
-    retired = output.with_name(f".{output.name}-old-{tag}")
-    if _exchange(staging, output):
-        os.rename(staging, retired)  # staging now holds the previous site
-    else:
-        # Fallback: two renames. A crash between them leaves the complete previous site under
-        # the -swap- name, and recover() puts it back.
-        swap = output.with_name(f".{output.name}-swap-{tag}")
-        os.rename(output, swap)
-        os.rename(staging, output)
-        os.rename(swap, retired)
-    _remove_later(retired)
-
-
-def _remove_later(tree: Path) -> None:
-    """Delete a retired tree in a detached process: the build is done once the new site is live.
-    If that process dies, the next build's recover() removes the leftover."""
-    try:
-        subprocess.Popen(
-            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)", str(tree)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        shutil.rmtree(tree, ignore_errors=True)
+    if _exchange(spare, output):
+        return
+    # Fallback: two renames. A crash between them leaves the complete previous site under the
+    # -swap- name, and recover() puts it back.
+    swap = output.with_name(f".{output.name}-swap-{os.getpid()}")
+    os.rename(output, swap)
+    os.rename(spare, output)
+    os.rename(swap, spare)
 
 
 def recover(output: Path) -> None:
-    """After a crash: put back a previous site caught mid-swap, drop unfinished staging trees, and
-    delete retired trees (in the background; a slow deletion must not slow the next build)."""
+    """After a crash: put back a previous site caught mid-swap, and drop leftovers of older versions."""
     if not output.exists():
         swaps = sorted(output.parent.glob(f".{output.name}-swap-*"))
         if swaps:
             os.rename(swaps[-1], output)
-    for leftover in output.parent.glob(f".{output.name}-new-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in output.parent.glob(f".{output.name}-swap-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in output.parent.glob(f".{output.name}-old-*"):
-        _remove_later(leftover)
+    for pattern in (f".{output.name}-swap-*", f".{output.name}-new-*", f".{output.name}-old-*"):
+        for leftover in output.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)

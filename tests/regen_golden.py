@@ -10,6 +10,7 @@ then review `git diff tests/fixtures/golden/expected/` before committing it.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import re
 import shutil
@@ -29,9 +30,10 @@ EXPECTED = GOLDEN / "expected"
 REGEN_COMMAND = "python -m tests.regen_golden"
 
 # Left out of the comparison: the manifest is the writer's bookkeeping (digests of everything else);
-# pagefind/ is the search tool's opaque index bundle; static/ and any other file copied byte for byte from
-# templates/ (web app icons) are theme files, not rendering results. test_pages checks they are published.
-IGNORED_TOP = {MANIFEST, "pagefind", "static"}
+# search/*.json is the search index (data shards, tested with the search feature); pagefind/ an older
+# search bundle; static/ and any other file copied byte for byte from templates/ (web app icons) are theme
+# files, not rendering results. test_pages checks that every asset a page links to is published.
+IGNORED = (MANIFEST, "static/*", "pagefind/*", "search/*.json")
 # Theme assets are linked under content-hashed names (static/style.<10 hex>.css); compared pages use the
 # plain name, so a CSS edit does not change every page of the golden tree.
 _HASHED_ASSET = re.compile(rb"(static/[\w./-]*?)\.[0-9a-f]{10}((?:\.[A-Za-z0-9]+)?)(?![\w.])")
@@ -66,7 +68,7 @@ def tree(folder: Path, templates: Path = ROOT / "templates") -> dict[str, bytes]
     files: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if not path.is_file() or rel.parts[0] in IGNORED_TOP:
+        if not path.is_file() or any(fnmatch.fnmatch(rel.as_posix(), pattern) for pattern in IGNORED):
             continue
         data = path.read_bytes()
         if hashlib.sha256(data).digest() not in theme:
@@ -115,7 +117,8 @@ def regenerate() -> Path:
 
 def main() -> int:
     path = regenerate()
-    print(f"wrote {len(tree(path))} files to {path.relative_to(ROOT)}; review them with `git diff {path.relative_to(ROOT)}`")
+    rel = path.relative_to(ROOT)
+    print(f"wrote {len(tree(path))} files to {rel}; review them with `git diff {rel}`")
     return 0
 
 

@@ -127,7 +127,10 @@ def test_site_feed_has_the_newest_articles(golden_site: Path) -> None:
 
 def test_feed_entries_carry_authors_tags_and_safe_content(golden_site: Path) -> None:
     feed = feedparser.parse((golden_site / "tags/science/feed.xml").read_bytes())
-    assert [e.link for e in feed.entries] == [SITE_URL + "2024/01/15/science-fair/", SITE_URL + "2023/12/19/tide-gauge-upgrade/"]
+    assert [e.link for e in feed.entries] == [
+        SITE_URL + "2024/01/15/science-fair/",
+        SITE_URL + "2023/12/19/tide-gauge-upgrade/",
+    ]
     tide = feed.entries[1]
     assert [a.name for a in tide.authors] == ["Pieter Vos"]
     assert sorted(t.term for t in tide.tags) == ["Harbour", "Science"]
@@ -145,7 +148,10 @@ def test_feed_entries_carry_authors_tags_and_safe_content(golden_site: Path) -> 
     [
         ("harbour", ["2023/12/19/tide-gauge-upgrade/", "2023/12/04/harbour-ferry-winter-timetable/"]),
         ("transport", ORDER[2:3] + ORDER[4:]),
-        ("city-council", ["2024/01/15/science-fair/", "2024/01/15/library-hours/", "2023/12/04/bus-lane-vote-delayed/"]),
+        (
+            "city-council",
+            ["2024/01/15/science-fair/", "2024/01/15/library-hours/", "2023/12/04/bus-lane-vote-delayed/"],
+        ),
     ],
 )
 def test_tag_feed_has_only_that_tags_articles(golden_site: Path, slug: str, members: list[str]) -> None:

@@ -43,7 +43,10 @@ TAGS = {
     "city-council": ("City Council", [FAIR, LIBRARY, BUS]),
     "science": ("Science", [FAIR, TIDE]),
 }
-SOURCES = {"the-harbour-gazette": ("The Harbour Gazette", [TIDE, FERRY]), "riverside-post": ("Riverside Post", [FAIR, RAIL, BUS])}
+SOURCES = {
+    "the-harbour-gazette": ("The Harbour Gazette", [TIDE, FERRY]),
+    "riverside-post": ("Riverside Post", [FAIR, RAIL, BUS]),
+}
 AUTHORS = {
     "maren-holt": ("Maren Holt", [LIBRARY, FERRY]),
     "odette-varga": ("Odette Varga", [RAIL, BUS]),

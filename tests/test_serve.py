@@ -232,7 +232,9 @@ def test_script_is_injected_in_served_html_only(preview) -> None:  # noqa: ANN00
     server, output, _ = preview
     page = request(server.port, BASE)
     assert page.body.count(b"data-broadsheet-preview") == 1
-    assert b"/__broadsheet/events" in page.body
+    client = request(server.port, "/__broadsheet/reload.js")
+    assert client.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert b'new EventSource("/__broadsheet/events")' in client.body
     assert page.body.index(b"data-broadsheet-preview") < page.body.rindex(b"</body>")
     on_disk = (output / "index.html").read_bytes()
     script = page.body[page.body.index(b"<script data-broadsheet") : page.body.rindex(b"</body>")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
@@ -26,6 +27,14 @@ from broadsheet.markdown import summarise
 Republish = Literal["full", "excerpt", "headline"]
 MAX_FEED_BYTES = 20 * 1024 * 1024
 EXCERPT_CHARS = 400
+
+
+_NOT_PARAGRAPH = re.compile(r"(#|[-+*] |\d+[.)] |>|!\[|\||```|\* \* \*)")
+_REFUSALS = {
+    "EntitiesForbidden": "it declares XML entities (the billion-laughs expansion attack needs them)",
+    "ExternalReferenceForbidden": "it references external resources (XXE)",
+    "DTDForbidden": "it has a document type definition",
+}
 
 
 class FeedError(BroadsheetError):
@@ -62,7 +71,8 @@ def check_xml(data: bytes, where: str | None = None) -> None:
     try:
         defusedxml.ElementTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise FeedError(f"refused: the feed declares XML entities or external references ({exc})", path=where) from None
+        why = _REFUSALS.get(type(exc).__name__, str(exc))
+        raise FeedError(f"refused: {why}; nothing was expanded or fetched", path=where) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (None, None))
         reason = str(exc).split(":")[0]
@@ -81,13 +91,14 @@ def parse_feed(data: bytes, *, url: str | None = None, path: str | None = None) 
     """Parse feed bytes. `url` is where they came from (base for relative links); `path` names them in errors."""
     where = path or url
     check_xml(data, where)
-    headers = {"content-location": url} if url else {}
-    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    # Relative links are resolved by us (ingest.markup), against the entry's own page: feedparser would
+    # resolve them against the feed's URL, which for RSS is rarely where the story lives.
+    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=False)
     if not parsed.get("version"):
         raise FeedError("not an RSS or Atom feed", path=where)
     info = parsed.feed
     link = absolute_url(info.get("link") or "", url) or url
-    entries = tuple(_entry(e, base=link if link and link != url else url) for e in parsed.entries)
+    entries = tuple(_entry(e, feed_base=link or url) for e in parsed.entries)
     return Feed(
         title=plain_text(info.get("title", "")) or None,
         link=link,
@@ -97,8 +108,10 @@ def parse_feed(data: bytes, *, url: str | None = None, path: str | None = None) 
     )
 
 
-def _entry(e: Any, base: str | None) -> FeedEntry:
-    link = absolute_url(e.get("link") or "", base)
+def _entry(e: Any, feed_base: str | None) -> FeedEntry:
+    link = absolute_url(e.get("link") or "", _xml_base(e.get("title_detail")) or feed_base)
+    # An explicit xml:base on the content wins; else the story's own page; else the feed's site.
+    base = _xml_base(_first(e.get("content")) or e.get("summary_detail")) or link or feed_base
     title = plain_text(e.get("title", ""))
     published = _when(e)
     summary = e.get("summary") or None
@@ -120,8 +133,17 @@ def _entry(e: Any, base: str | None) -> FeedEntry:
         content_html=content,
         summary_html=summary if summary != content else None,
         image=_image(e, base),
-        base=link or base,
+        base=base,
     )
+
+
+def _first(items: Any) -> Any:
+    return items[0] if items else None
+
+
+def _xml_base(detail: Any) -> str | None:
+    base = (detail or {}).get("base") or ""
+    return base if base.lower().startswith(("http://", "https://")) else None
 
 
 def _content(e: Any) -> str | None:
@@ -215,7 +237,7 @@ def entry_article(
     else:
         read = _read_more(entry, source)
         if republish == "excerpt":
-            text = markdown_text(full)
+            text = markdown_text("\n\n".join(_paragraphs(full)[:3]))
             excerpt = escape_inline(summarise(text, EXCERPT_CHARS)) if text else ""
             body = "\n\n".join(p for p in (excerpt, read) if p) + "\n"
         else:
@@ -233,6 +255,12 @@ def entry_article(
         tags=entry.tags,
         language=language,
     )
+
+
+def _paragraphs(markdown: str) -> list[str]:
+    """The running-text paragraphs of a body: no headings, lists, quotes, images, tables or code."""
+    blocks = [b for b in markdown.split("\n\n") if b.strip()]
+    return [b for b in blocks if not _NOT_PARAGRAPH.match(b)]
 
 
 def _read_more(entry: FeedEntry, source: str | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import trafilatura
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.ingest.markup import absolute_url, clean_html, html_to_markdown, plain_text
+from broadsheet.ingest.markup import absolute_url, clean_html, html_to_markdown, markdown_text, plain_text
 from broadsheet.ingest.webarticle import WebArticle, language_code, parse_when, split_names, unique_tags
 
 # Chosen on tests/fixtures/web/pages (see tests/test_html_import.py, which prints precision/recall):
@@ -44,6 +44,7 @@ _TEASER = re.compile(
     r"à lire aussi|leer más|lea también)\s*:",
     re.I,
 )
+MIN_WORDS = 20  # below this, what is left is a menu or a teaser, not an article
 # Full timestamps with their offset when the page gives them (htmldate defaults to the day only).
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": True}
 _HEADING = re.compile(r"^#{1,6} (.*)$")
@@ -65,18 +66,23 @@ def parse_page(page: str | bytes, url: str | None = None, *, path: str | None = 
     _unwrap_layout_tables(tree)
     ld = _json_ld(tree)
     page_url = url if _is_web(url) else next((u for u in (meta.url, ld.get("url")) if _is_web(u)), None)
+    # No url= here: trafilatura would rewrite relative links itself (against the site root, and "//" as
+    # http); ingest.markup resolves them against the page's URL as a browser would.
     body_html = trafilatura.extract(
-        copy.deepcopy(tree), url=page_url, output_format="html", prune_xpath=PRUNE_XPATH, **EXTRACT_SETTINGS
-    ) or trafilatura.extract(copy.deepcopy(tree), url=page_url, output_format="html", **EXTRACT_SETTINGS)
+        copy.deepcopy(tree), output_format="html", prune_xpath=PRUNE_XPATH, **EXTRACT_SETTINGS
+    ) or trafilatura.extract(copy.deepcopy(tree), output_format="html", **EXTRACT_SETTINGS)
     if not body_html:
         raise PageError("no article text found in the page", path=where)
     body = html_to_markdown(clean_html(_inner_body(body_html), page_url))
     title = plain_text(meta.title or "")
     body = _drop_teasers(_drop_title_heading(body, title))
+    image = absolute_url(image, page_url) if (image := meta.image or ld.get("image")) else None
+    body, image = _lead_image(body, image)
     if not title:
         raise PageError("the page has no title", path=where)
-    if not body.strip():
-        raise PageError("no article text left after cleaning", path=where)
+    words = len(markdown_text(body).split())
+    if words < MIN_WORDS:
+        raise PageError(f"no article text found in the page (only {words} words outside its navigation)", path=where)
     return WebArticle(
         title=title,
         body=body,
@@ -84,7 +90,7 @@ def parse_page(page: str | bytes, url: str | None = None, *, path: str | None = 
         authors=split_names(meta.author),
         source=plain_text(meta.sitename or "") or None,
         url=page_url,
-        image=absolute_url(image, page_url) if (image := meta.image or ld.get("image")) else None,
+        image=image,
         summary=plain_text(meta.description or ld.get("description") or "") or None,
         tags=unique_tags([*(meta.categories or []), *(meta.tags or []), *ld.get("keywords", [])]),
         language=language_code(meta.language or tree.get("lang") or _meta_language(tree)),
@@ -179,3 +185,18 @@ def _json_ld(tree: Any) -> dict[str, Any]:
                 found["url"] = page
             return found
     return {}
+
+
+_IMAGE_BLOCK = re.compile(r"^!\[[^\]]*\]\(<?([^)>\s]+)>?\)$")
+
+
+def _lead_image(body: str, image: str | None) -> tuple[str, str | None]:
+    """The page's lead image goes in `image:` (the template shows it above the text), not twice.
+    A body that opens with an image and a page that names none: that image is the lead."""
+    blocks = body.split("\n\n")
+    for n, block in enumerate(blocks[:3]):
+        m = _IMAGE_BLOCK.match(block.strip())
+        if m and (image is None and n == 0 or m.group(1) == image):
+            del blocks[n]
+            return "\n\n".join(blocks).strip() + "\n", image or m.group(1)
+    return body, image

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -122,9 +122,10 @@ def pull_all(
     reports: dict[str, FeedReport] = {}
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(subs) or 1))) as pool:
-        futures = {pool.submit(prepare, sub, cache_dir, fetchers(sub)): sub for sub in subs}
-        for future in as_completed(futures):
-            sub = futures[future]
+        futures = [(sub, pool.submit(prepare, sub, cache_dir, fetchers(sub))) for sub in subs]
+        # Written in config order, whatever finishes first: when two outlets carry one story, the
+        # one subscribed first stays the canonical copy, run after run.
+        for sub, future in futures:
             try:
                 report = commit(future.result(), store, cache_dir)
             except Exception as exc:  # noqa: BLE001 - one feed's bug must not stop the others
@@ -289,10 +290,11 @@ def fetch_command(
     timeout: float = 30.0,
     allow_loopback: bool = False,
     quiet: bool = False,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """`broadsheet fetch`: pull every subscription, print one summary line per feed; 1 if any failed."""
+    out, err = out or sys.stdout, err or sys.stderr
     subs = subscriptions(config)
     if not subs:
         print("no subscriptions: add [[feeds]] tables with a url to site.toml", file=err)

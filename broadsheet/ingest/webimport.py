@@ -75,9 +75,10 @@ def import_any(
     full_text: bool = False,
     allow_loopback: bool = False,
     fetcher: Fetcher | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Route every input: .txt to the text importer, pages and feeds (files or URLs) here."""
+    out = out or sys.stdout
     texts, web, problems = split_inputs(values)
     code = 0
     for problem in problems:
@@ -101,8 +102,9 @@ def import_web(
     date: dt.date | None = None,
     full_text: bool = False,
     fetcher: Fetcher | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
+    out = out or sys.stdout
     get: Fetcher = fetcher or partial(fetch, policy=FetchPolicy())
     store = ContentStore(content_dir, tz)
     counts: dict[str, int] = {}
@@ -111,9 +113,11 @@ def import_web(
         try:
             lines = _import_one(value, store, date=date, full_text=full_text, fetcher=get)
         except BroadsheetError as exc:
-            lines = [("refused", f"{exc}; nothing written")]
+            lines = [("refused", f"{exc if exc.path == value else f'{value}: {exc}'}; nothing written")]
+        except OSError as exc:
+            lines = [("refused", f"{value}: cannot read it ({exc.strerror or exc}); nothing written")]
         for status, message in lines:
-            print(f"{status} {value}: {message}", file=out)
+            print(f"{status} {message}" if status == "refused" else f"{status} {value}: {message}", file=out)
             counts[status] = counts.get(status, 0) + 1
             failed += status == "refused"
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing imported"
@@ -135,11 +139,20 @@ def _import_one(
             raise BroadsheetError(f"larger than {MAX_INPUT_BYTES // 2**20} MB", path=value)
         data = path.read_bytes()
         suffix = path.suffix.lower()
-        is_feed = suffix in FEED_SUFFIXES or (suffix not in PAGE_SUFFIXES and looks_like_feed(data))
-        kind = "feed" if is_feed else "page"
+        if suffix in FEED_SUFFIXES or (suffix not in PAGE_SUFFIXES and looks_like_feed(data)):
+            kind = "feed"
+        elif suffix in PAGE_SUFFIXES or _looks_like_html(data):
+            kind = "page"
+        else:
+            raise BroadsheetError("not a .txt, .html or RSS/Atom file", path=value)
     if kind == "feed":
         return _import_feed(data, value, url, store, full_text=full_text, fetcher=fetcher)
     return [_import_page(data, value, url, store, date=date)]
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:4096].lower()
+    return b"<html" in head or b"<!doctype html" in head
 
 
 def _import_page(

@@ -110,8 +110,8 @@ def publish_git(
 def _check_options(target: GitTarget) -> None:
     if target.cname is not None and not _HOST_NAME.match(target.cname):
         raise BroadsheetError(f"--cname takes a bare host name such as example.org, not {target.cname!r}")
-    check = subprocess.run(["git", "check-ref-format", "--branch", target.branch], capture_output=True, check=False)
-    if check.returncode != 0 or target.branch.startswith("-"):
+    valid = Git(Path.cwd(), os.environ).try_run("check-ref-format", "--branch", target.branch).returncode == 0
+    if target.branch.startswith("-") or not valid:
         raise BroadsheetError(f"not a valid branch name: {target.branch!r}")
 
 

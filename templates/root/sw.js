@@ -23,8 +23,8 @@ function pageKey(href) {
   return url.href;
 }
 
-// Content-hashed assets and Pagefind's index chunks never change under the same name.
-const immutable = (url) => /\.[0-9a-f]{8,}\.\w+$/.test(url.pathname) || /\/pagefind\/(index|fragment|filter)\//.test(url.pathname);
+// Content-hashed assets (static/name.<hash>.ext) never change under the same name.
+const immutable = (url) => /\.[0-9a-f]{8,}\.\w+$/.test(url.pathname);
 
 async function trim(cache, max) {
   const keys = await cache.keys();

@@ -85,7 +85,10 @@
     for (const old of keys.slice(0, Math.max(0, keys.length - READ_LIMIT))) delete read[old];
     store.set("read", read);
   }
-  if (document.querySelector("article.story")) markRead(pathOf(location.href));
+  const story = document.querySelector("article.story");
+  if (story) markRead(pathOf(location.href));
+  // On a story, j and k go to the older and newer story; elsewhere they move through the list.
+  const keyItems = story ? [] : items;
 
   // ---- which stories are shown: unread-only and filter chips --------------------------------------
   let unreadOnly = Boolean(store.get("unread-only"));
@@ -181,7 +184,7 @@
   }
   document.addEventListener("focusin", (event) => {
     const item = event.target.closest && event.target.closest(".item, .headlines > li");
-    if (item && items.includes(item) && item !== selected) {
+    if (item && keyItems.includes(item) && item !== selected) {
       if (selected) selected.classList.remove("is-selected");
       selected = item;
       item.classList.add("is-selected");
@@ -189,7 +192,7 @@
   });
 
   function move(step) {
-    const visible = items.filter((item) => !item.hidden && item.getClientRects().length);
+    const visible = keyItems.filter((item) => !item.hidden && item.getClientRects().length);
     if (!visible.length) return false;
     const at = selected ? visible.indexOf(selected) : -1;
     const next = at === -1 ? (step > 0 ? 0 : visible.length - 1) : Math.min(visible.length - 1, Math.max(0, at + step));
@@ -208,8 +211,8 @@
     let dialog = document.getElementById("keys-help");
     if (!dialog) {
       const keys = [
-        ["j", items.length ? "Next story" : "Older story"],
-        ["k", items.length ? "Previous story" : "Newer story"],
+        ["j", keyItems.length ? "Next story" : "Older story"],
+        ["k", keyItems.length ? "Previous story" : "Newer story"],
         ["Enter", "Open the selected story"],
         ["/", "Search"],
         ["?", "Show these shortcuts"],
@@ -241,8 +244,8 @@
     }
     if (document.querySelector("dialog[open]")) return;
     let handled = false;
-    if (event.key === "j") handled = items.length ? move(1) : follow("prev");
-    else if (event.key === "k") handled = items.length ? move(-1) : follow("next");
+    if (event.key === "j") handled = keyItems.length ? move(1) : follow("prev");
+    else if (event.key === "k") handled = keyItems.length ? move(-1) : follow("next");
     else if (event.key === "/") {
       const search = document.querySelector("#search-q") || document.querySelector(".site-search input");
       if (search) {

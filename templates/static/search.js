@@ -1,5 +1,6 @@
-/* The search page: queries the Pagefind index built with the site (/pagefind/), in the browser.
-   The form is a plain GET form, so ?q=...&tag=...&source=... links work and the back button does too. */
+/* The search page: queries the static index the build writes to /search/ (broadsheet/search_index.py)
+   in the browser. The form is a plain GET form, so ?q=...&tag=...&source=... links and the back button
+   work; only the shards a query needs are downloaded (each term's first two characters name its shard). */
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -12,12 +13,14 @@
   if (!form || !input || !status || !list || !more) return;
 
   const PAGE = 10;
+  const MAX_TERM = 32;
+  // [form field, label, meta.json list, document column]
   const FILTERS = [
-    ["tag", "Topic"],
-    ["source", "Source"],
-    ["author", "Author"],
+    ["tag", "Topic", "tags", 5],
+    ["source", "Source", "sources", 4],
+    ["author", "Author", "authors", 6],
   ];
-  let pagefind = null;
+  const cache = new Map();
   let results = [];
   let shown = 0;
   let generation = 0;
@@ -29,101 +32,161 @@
     return node;
   }
 
-  async function load() {
-    if (!pagefind) {
-      pagefind = await import(`${base}pagefind/pagefind.js`);
-      await pagefind.options({ baseUrl: base, excerptLength: 32 });
-      pagefind.init();
+  function fetchJson(name) {
+    if (!cache.has(name)) {
+      const request = fetch(`${base}search/${name}`).then((response) => {
+        if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
+        return response.json();
+      });
+      request.catch(() => cache.delete(name)); // a failed shard is fetched again next time
+      cache.set(name, request);
     }
-    return pagefind;
+    return cache.get(name);
   }
 
-  // Pagefind's excerpt is HTML with <mark> around matches. Only text and <mark> are kept, whatever the
-  // article text contained: a parsed, inert document is read and rebuilt, never inserted as HTML.
-  function excerptNodes(html) {
-    const doc = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html");
-    const out = [];
-    for (const node of doc.body.firstChild.childNodes) {
-      if (node.nodeName === "MARK") out.push(el("mark", {}, node.textContent));
-      else out.push(document.createTextNode(node.textContent));
+  // The same rules as search_index.normalise(): lower case, accents removed, runs of letters/digits/_,
+  // one-character words dropped unless they are digits, at most MAX_TERM characters.
+  const WORD = /[\p{L}\p{N}_]+/gu;
+  function normalise(text) {
+    const folded = text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+    const terms = [];
+    for (const word of folded.match(WORD) || []) {
+      const chars = Array.from(word);
+      if (chars.length > 1 || /^\p{N}$/u.test(word)) terms.push(chars.slice(0, MAX_TERM).join(""));
     }
+    return terms;
+  }
+  const hex = (text) => Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+  const shardOf = (term) => hex(Array.from(term).slice(0, 2).join(""));
+
+  async function loadDocs(meta, numbers) {
+    const chunks = [...new Set(numbers.map((n) => Math.floor(n / meta.chunk)))];
+    const loaded = await Promise.all(chunks.map((c) => fetchJson(`docs-${c}.json`)));
+    const byChunk = new Map(chunks.map((c, i) => [c, loaded[i]]));
+    return numbers.map((n) => ({ n, row: byChunk.get(Math.floor(n / meta.chunk))[n % meta.chunk] }));
+  }
+
+  // Document numbers holding `term`; the last word of a query also matches as a prefix (search as you type).
+  async function postings(meta, term, prefix) {
+    const shard = shardOf(term);
+    if (!meta.shards.includes(shard)) return new Set();
+    const table = await fetchJson(`t-${shard}.json`);
+    const found = new Set(table[term] || []);
+    if (prefix) {
+      for (const [other, ids] of Object.entries(table)) if (other.startsWith(term)) ids.forEach((id) => found.add(id));
+    }
+    return found;
+  }
+
+  async function query(meta, text, filters, newest) {
+    const terms = [...new Set(normalise(text))];
+    let ids = null;
+    for (const [i, term] of terms.entries()) {
+      const found = await postings(meta, term, i === terms.length - 1);
+      ids = ids ? new Set([...ids].filter((id) => found.has(id))) : found;
+      if (!ids.size) break;
+    }
+    const numbers = ids ? [...ids] : [...Array(meta.docs).keys()];
+    let docs = await loadDocs(meta, numbers);
+    for (const [key, , , column] of FILTERS) {
+      const want = filters[key];
+      if (!want) continue;
+      docs = docs.filter(({ row }) => (Array.isArray(row[column]) ? row[column].includes(want) : row[column] === want));
+    }
+    // Best match: more query words in the headline first; then, as everywhere on the site, newest first.
+    const inTitle = (row) => {
+      const title = new Set(normalise(row[1]));
+      return terms.filter((t, i) => title.has(t) || (i === terms.length - 1 && [...title].some((w) => w.startsWith(t)))).length;
+    };
+    const scored = docs.map((doc) => ({ ...doc, score: newest ? 0 : inTitle(doc.row) }));
+    scored.sort((a, b) => b.score - a.score || (a.row[3] < b.row[3] ? 1 : a.row[3] > b.row[3] ? -1 : b.n - a.n));
+    return { terms, docs: scored };
+  }
+
+  // Text with the words that match the query wrapped in <mark>; built as nodes, never parsed as HTML.
+  function highlighted(text, terms) {
+    const out = [];
+    let last = 0;
+    for (const match of text.matchAll(/[\p{L}\p{N}_\p{M}]+/gu)) {
+      const [word] = normalise(match[0]);
+      const hit = word && terms.some((t, i) => word === t || (i === terms.length - 1 && word.startsWith(t)));
+      if (!hit) continue;
+      out.push(document.createTextNode(text.slice(last, match.index)));
+      out.push(el("mark", {}, match[0]));
+      last = match.index + match[0].length;
+    }
+    out.push(document.createTextNode(text.slice(last)));
     return out;
   }
 
   const safeHref = (url) => (typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : "#");
 
-  function resultItem(data) {
-    const meta = data.meta || {};
-    const parts = [];
-    if (meta.source) parts.push(el("span", { class: "source" }, meta.source));
-    if (meta.date) parts.push(el("span", {}, meta.date));
+  function resultItem(row, terms) {
+    const [url, title, label, iso, source, , , summary] = row;
+    const meta = el("p", { class: "meta" });
+    if (source) meta.append(el("span", { class: "source" }, source));
+    meta.append(el("time", { datetime: iso }, label));
     return el(
       "li",
       { class: "item" },
       el(
         "article",
         {},
-        el("h2", { class: "item-title" }, el("a", { href: safeHref(data.url) }, meta.title || data.url)),
-        el("p", { class: "meta" }, ...parts),
-        el("p", { class: "summary excerpt" }, ...excerptNodes(data.excerpt || "")),
+        el("h2", { class: "item-title" }, el("a", { href: safeHref(url) }, ...highlighted(title, terms))),
+        meta,
+        el("p", { class: "summary excerpt" }, ...highlighted(summary || "", terms)),
       ),
     );
   }
 
-  async function showMore() {
-    const mine = generation;
-    const batch = await Promise.all(results.slice(shown, shown + PAGE).map((r) => r.data()));
-    if (mine !== generation) return;
-    list.append(...batch.map(resultItem));
-    shown += batch.length;
+  function showMore(terms) {
+    list.append(...results.slice(shown, shown + PAGE).map((doc) => resultItem(doc.row, terms)));
+    shown = Math.min(results.length, shown + PAGE);
     more.hidden = shown >= results.length;
   }
+  let currentTerms = [];
+  more.addEventListener("click", () => showMore(currentTerms));
 
-  function selected() {
-    const filters = {};
-    for (const [key] of FILTERS) {
-      const select = form.elements[key];
-      // Before the filter menus exist (or if they can't load), the URL's filters still apply.
-      const value = select ? select.value : initial.get(key);
-      if (value) filters[key] = value;
-    }
-    return filters;
+  function field(key) {
+    const control = form.elements[key];
+    // Before the filter menus exist (or if they could not load), the URL's values still apply.
+    return control ? control.value : initial.get(key) || "";
   }
 
-  function describe(count, query, filters) {
+  function describe(count, text, filters) {
     const what = [];
-    if (query) what.push(`“${query}”`);
+    if (text) what.push(`“${text}”`);
     for (const [key, label] of FILTERS) if (filters[key]) what.push(`${label.toLowerCase()} ${filters[key]}`);
     return `${count} ${count === 1 ? "story" : "stories"} for ${what.join(", ")}`;
   }
 
   async function run() {
-    const query = input.value.trim();
-    const filters = selected();
-    const order = form.elements.sort ? form.elements.sort.value : initial.get("sort");
-    const sort = order === "newest" ? { date: "desc" } : undefined;
+    const text = input.value.trim();
+    const filters = {};
+    for (const [key] of FILTERS) if (field(key)) filters[key] = field(key);
+    const newest = field("sort") === "newest";
     const mine = ++generation;
     const params = new URLSearchParams();
-    if (query) params.set("q", query);
+    if (text) params.set("q", text);
     for (const [key, value] of Object.entries(filters)) params.set(key, value);
-    if (sort) params.set("sort", "newest");
+    if (newest) params.set("sort", "newest");
     history.replaceState(null, "", params.size ? `?${params}` : location.pathname);
-    if (!query && !Object.keys(filters).length) {
+    if (!normalise(text).length && !Object.keys(filters).length) {
       list.replaceChildren();
       more.hidden = true;
-      status.textContent = "";
+      status.textContent = text ? "Type a longer word to search." : "";
       return;
     }
-    status.textContent = "Searching…";
     try {
-      const pf = await load();
-      const search = await pf.search(query || null, { filters, sort });
+      const meta = await fetchJson("meta.json");
+      const found = await query(meta, text, filters, newest);
       if (mine !== generation) return;
-      results = search.results;
+      results = found.docs;
+      currentTerms = found.terms;
       shown = 0;
       list.replaceChildren();
-      status.textContent = describe(results.length, query, filters);
-      await showMore();
+      status.textContent = describe(results.length, text, filters);
+      showMore(found.terms);
     } catch (error) {
       if (mine !== generation) return;
       status.textContent = navigator.onLine
@@ -132,16 +195,15 @@
     }
   }
 
-  async function addFilters(params) {
-    const pf = await load();
-    const available = await pf.filters();
+  async function addFilters() {
+    const meta = await fetchJson("meta.json");
     const row = document.getElementById("search-options");
-    for (const [key, label] of FILTERS) {
-      const values = Object.keys(available[key] || {}).sort((a, b) => a.localeCompare(b));
+    for (const [key, label, list] of FILTERS) {
+      const values = meta[list] || [];
       if (!values.length) continue;
       const select = el("select", { name: key, id: `search-${key}` }, el("option", { value: "" }, `Any ${label.toLowerCase()}`));
-      for (const value of values) select.append(el("option", { value }, `${value} (${available[key][value]})`));
-      select.value = params.get(key) || "";
+      for (const value of values) select.append(el("option", { value }, value));
+      select.value = initial.get(key) || "";
       select.addEventListener("change", run);
       row.append(el("div", { class: "field" }, el("label", { for: `search-${key}` }, label), select));
     }
@@ -151,7 +213,7 @@
       el("option", { value: "" }, "Best match"),
       el("option", { value: "newest" }, "Newest first"),
     );
-    sort.value = params.get("sort") === "newest" ? "newest" : "";
+    sort.value = initial.get("sort") === "newest" ? "newest" : "";
     sort.addEventListener("change", run);
     row.append(el("div", { class: "field" }, el("label", { for: "search-sort" }, "Order"), sort));
   }
@@ -159,22 +221,20 @@
   let timer = 0;
   input.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(run, 180);
+    timer = setTimeout(run, 150);
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearTimeout(timer);
     run();
   });
-  more.addEventListener("click", showMore);
 
-  const params = new URLSearchParams(location.search);
-  const initial = params;
-  input.value = params.get("q") || "";
+  const initial = new URLSearchParams(location.search);
+  input.value = initial.get("q") || "";
   const header = document.querySelector(".site-search input");
   if (header) header.value = input.value;
-  if (!params.size) input.focus();
-  addFilters(params)
+  if (!initial.size) input.focus();
+  addFilters()
     .catch(() => {})
     .then(run);
 })();

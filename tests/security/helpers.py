@@ -27,10 +27,11 @@ def write_article(content: Path, rel: str, meta: dict[str, Any], body: str = "Te
     return path
 
 
-def make_project(root: Path, *, base_url: str = "https://example.org/news/") -> Path:
-    """A site folder with site.toml and an empty content/; returns root."""
+def make_project(root: Path, *, base_url: str = "https://example.org/news/", extra: str = "") -> Path:
+    """A site folder with site.toml (plus `extra` TOML lines) and an empty content/; returns root."""
     (root / "content").mkdir(parents=True, exist_ok=True)
-    (root / "site.toml").write_text(f'title = "Security test"\nbase_url = "{base_url}"\n', encoding="utf-8")
+    config = f'title = "Security test"\nbase_url = "{base_url}"\n{extra}'
+    (root / "site.toml").write_text(config, encoding="utf-8")
     return root
 
 

@@ -217,15 +217,20 @@ def check_fragment(html: str) -> Verdict:
     return verdict
 
 
-def element_text(data: bytes | str, tag: str) -> list[str]:
-    """Text content of every `tag` element in a page, as a browser's textContent would give it."""
-    return ["".join(el.itertext()) for el in _parse(data).iter(tag)]  # type: ignore[attr-defined]
+def parse(data: bytes | str) -> object:
+    """A page's tree as html5lib (and so a browser) builds it, for the helpers below."""
+    return _parse(data)
 
 
-def meta_content(data: bytes | str, prop: str) -> list[str]:
+def element_text(tree: object, tag: str) -> list[str]:
+    """Text content of every `tag` element in a parsed page, as a browser's textContent gives it."""
+    return ["".join(el.itertext()) for el in tree.iter(tag)]  # type: ignore[attr-defined]
+
+
+def meta_content(tree: object, prop: str) -> list[str]:
     return [
         el.get("content", "")
-        for el in _parse(data).iter("meta")  # type: ignore[attr-defined]
+        for el in tree.iter("meta")  # type: ignore[attr-defined]
         if el.get("property") == prop or el.get("name") == prop
     ]
 

@@ -17,7 +17,7 @@ import pytest
 
 from .helpers import REPO, build
 from .hostile import LIST_FIELDS, TEXT_FIELDS, URL_FIELDS
-from .oracle import check_feed, check_fragment, check_page, element_text, meta_content
+from .oracle import check_feed, check_fragment, check_page, element_text, meta_content, parse
 from .xss_vectors import MARKUP, URLS, VECTORS
 
 # --- the oracle catches what it must -------------------------------------------------------------
@@ -123,8 +123,14 @@ def test_no_page_can_run_content_script(hostile_site) -> None:  # noqa: ANN001
     assert not found, f"{len(found)} page(s) could run script:\n{report}"
 
 
-def _article_page(site, url: str) -> bytes:  # noqa: ANN001
-    return (site.output / url / "index.html").read_bytes()
+@pytest.fixture(scope="module")
+def article_pages(hostile_site) -> dict[str, tuple[bytes, object]]:  # noqa: ANN001
+    """url -> (bytes, parsed tree) of every article page, parsed once for the tests below."""
+    pages = {}
+    for url in hostile_site.articles:
+        data = (hostile_site.output / url / "index.html").read_bytes()
+        pages[url] = (data, parse(data))
+    return pages
 
 
 def _visible(text: str, *, attribute: bool = False) -> str:
@@ -132,12 +138,12 @@ def _visible(text: str, *, attribute: bool = False) -> str:
     return text.replace("\x00", "\ufffd" if attribute else "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def test_json_ld_is_one_block_holding_exactly_the_content(hostile_site) -> None:  # noqa: ANN001
+def test_json_ld_is_one_block_holding_exactly_the_content(hostile_site, article_pages) -> None:  # noqa: ANN001
     for url, want in hostile_site.articles.items():
-        page = _article_page(hostile_site, url)
-        verdict = check_page(page, reparse=False)
-        assert len(verdict.json_ld) == 1, url
-        data = verdict.json_ld[0]
+        page, tree = article_pages[url]
+        blocks = [el for el in tree.iter("script") if el.get("type") == "application/ld+json"]
+        assert len(blocks) == 1, url
+        data = json.loads(blocks[0].text)
         assert data["headline"] == want.title, url
         assert [a["name"] for a in data.get("author", [])] == list(want.authors), url
         assert data.get("keywords", []) == list(want.tags), url
@@ -146,20 +152,20 @@ def test_json_ld_is_one_block_holding_exactly_the_content(hostile_site) -> None:
         if want.summary:
             assert data["description"] == want.summary, url
         # Belt and braces: nothing inside the block that an HTML tokenizer would act on.
-        block = re.search(rb'<script type="application/ld\+json">(.*?)</script>', page, re.S)
-        assert block and not re.search(rb"[<>]|&", block.group(1)), url
-        assert json.loads(block.group(1)) == data
+        raw = re.search(rb'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+        assert raw and not re.search(rb"[<>&]", raw.group(1)), url
+        assert json.loads(raw.group(1)) == data
 
 
-def test_content_is_shown_as_text_never_run_as_template(hostile_site) -> None:  # noqa: ANN001
+def test_content_is_shown_as_text_never_run_as_template(hostile_site, article_pages) -> None:  # noqa: ANN001
     """Titles and captions come back from the parsed page exactly as written: every `<` stayed text,
     and `{{ 7*7 }}` stayed `{{ 7*7 }}` (content is data, never compiled as a Jinja template)."""
     for url, want in hostile_site.articles.items():
-        page = _article_page(hostile_site, url)
-        assert element_text(page, "h1") == [_visible(want.title)], url
-        assert meta_content(page, "og:title") == [_visible(want.title, attribute=True)], url
+        _, tree = article_pages[url]
+        assert element_text(tree, "h1") == [_visible(want.title)], url
+        assert meta_content(tree, "og:title") == [_visible(want.title, attribute=True)], url
         if want.caption:
-            assert any(_visible(want.caption) in text for text in element_text(page, "figcaption")), url
+            assert any(_visible(want.caption) in text for text in element_text(tree, "figcaption")), url
     titles = [want.title for want in hostile_site.articles.values()]
     for vector in (v for v in VECTORS if "{{" in v or "{%" in v):  # template injection really was in titles
         assert any(vector in title for title in titles), vector

@@ -1,0 +1,273 @@
+"""The content model: frontmatter -> Article (dates, slugs, fields), and the indexes built from articles."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import ROOT, TEMPLATES, SiteDirs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.builder import BuildOptions, build
+from broadsheet.errors import BroadsheetError
+from broadsheet.frontmatter import parse_article
+from broadsheet.load import build_site
+from broadsheet.model import Article
+from broadsheet.urls import slugify
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def parse(front: str, path: str = "2024/05/story.md", tz: ZoneInfo = BERLIN, body: str = "Body.\n") -> Article:
+    return parse_article(f"---\n{front.strip()}\n---\n{body}", path, tz)
+
+
+# --- dates ------------------------------------------------------------------------------------------
+
+
+def test_date_only() -> None:
+    article = parse("title: T\ndate: 2024-05-03")
+    assert article.has_time is False
+    assert article.day.isoformat() == "2024-05-03"
+    assert article.date.tzinfo == BERLIN
+    assert article.url == "2024/05/03/story/"
+
+
+def test_naive_datetime_is_read_in_the_site_timezone() -> None:
+    article = parse("title: T\ndate: 2024-05-03T23:30:00")
+    assert article.has_time is True
+    assert article.date.isoformat() == "2024-05-03T23:30:00+02:00"  # Berlin summer time
+    tokyo = parse("title: T\ndate: 2024-05-03T23:30:00", tz=ZoneInfo("Asia/Tokyo"))
+    assert tokyo.date.isoformat() == "2024-05-03T23:30:00+09:00"
+
+
+def test_datetime_with_offset_is_converted_to_the_site_timezone() -> None:
+    article = parse("title: T\ndate: 2024-05-03T23:30:00-04:00")
+    assert article.date == datetime(2024, 5, 4, 3, 30, tzinfo=UTC)  # the same instant
+    assert article.date.isoformat() == "2024-05-04T05:30:00+02:00"
+    assert article.url == "2024/05/04/story/"  # the day of publication in the site's zone
+    assert parse("title: T\ndate: 2024-05-03T10:00:00Z").date.isoformat() == "2024-05-03T12:00:00+02:00"
+
+
+def test_quoted_and_space_separated_dates() -> None:
+    assert parse('title: T\ndate: "2024-05-03"').has_time is False
+    assert parse("title: T\ndate: 2024-05-03 08:15").date.isoformat() == "2024-05-03T08:15:00+02:00"
+
+
+def test_the_machine_timezone_never_matters(tmp_path: Path) -> None:
+    """The same file parsed under very different TZ settings gives the same instant and day."""
+    script = (
+        "import sys, time; from zoneinfo import ZoneInfo; time.tzset()\n"
+        "from broadsheet.frontmatter import parse_article\n"
+        "a = parse_article(sys.stdin.read(), 'x/story.md', ZoneInfo('Europe/Berlin'))\n"
+        "print(a.date.isoformat(), a.url)\n"
+    )
+    text = "---\ntitle: T\ndate: 2024-01-15T00:30:00\n---\nBody\n"
+    outputs = set()
+    for machine_tz in ("UTC", "Pacific/Kiritimati", "America/Los_Angeles"):
+        env = {**os.environ, "TZ": machine_tz}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            input=text,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        outputs.add(done.stdout.strip())
+    assert outputs == {"2024-01-15T00:30:00+01:00 2024/01/15/story/"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)),
+    offset_minutes=st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: m - m % 15),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]),
+)
+def test_any_datetime_with_an_offset_keeps_its_instant(moment: datetime, offset_minutes: int, zone: str) -> None:
+    local = moment.replace(microsecond=0).astimezone(timezone(timedelta(minutes=offset_minutes)))
+    article = parse(f"title: T\ndate: {local.isoformat()}", tz=ZoneInfo(zone))
+    assert article.date == local
+    assert article.date.utcoffset() == local.astimezone(ZoneInfo(zone)).utcoffset()
+    assert article.url.startswith(article.date.strftime("%Y/%m/%d/"))
+
+
+# --- slugs and fields ---------------------------------------------------------------------------------
+
+
+def test_slug_comes_from_the_file_name() -> None:
+    assert parse("title: Anything\ndate: 2024-05-03", path="2024/05/Harbour Works.md").slug == "harbour-works"
+
+
+def test_slug_key_overrides_the_file_name() -> None:
+    article = parse("title: T\ndate: 2024-05-03\nslug: My Own Slug!", path="2024/05/file-name.md")
+    assert article.slug == "my-own-slug"
+    assert article.url == "2024/05/03/my-own-slug/"
+    assert parse("title: T\ndate: 2024-05-03\nslug: 2024").slug == "2024"
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("Köln Straße", "koln-straße"), ("Привет мир", "привет-мир"), ("a/../b", "a-b"), ("CON", "con-")],
+)
+def test_slugify_keeps_one_safe_segment(text: str, slug: str) -> None:
+    assert slugify(text) == slug
+
+
+@given(st.text(max_size=120))
+def test_any_slug_is_one_safe_path_segment(text: str) -> None:
+    slug = slugify(text)
+    assert slug and slug not in {".", ".."} and "/" not in slug and "\\" not in slug and "\0" not in slug
+    assert slug == slug.lower().strip("-") and len(slug) <= 80
+
+
+def test_all_fields_are_read() -> None:
+    article = parse(
+        """
+title: "  Harbour: a story  "
+date: 2024-05-03
+authors: [Maren Holt, Pieter Vos, Maren Holt]
+source: The Harbour Gazette
+distributor: Coastal Wire
+copyright: © 2024 Gazette
+dateline: PORT ELLISON
+language: en-GB
+image: {src: /media/x.svg, alt: Alt text, caption: Cap, credit: Cred}
+tags: [Harbour, Budget]
+summary: Short.
+title_prefix: Analysis
+editor_note: Note.
+correction: Fixed.
+original_url: https://example.com/a
+draft: false
+"""
+    )
+    assert article.title == "Harbour: a story"
+    assert article.authors == ("Maren Holt", "Pieter Vos")  # duplicates dropped, order kept
+    assert (article.source, article.distributor, article.copyright) == (
+        "The Harbour Gazette",
+        "Coastal Wire",
+        "© 2024 Gazette",
+    )
+    assert (article.dateline, article.language, article.summary) == ("PORT ELLISON", "en-GB", "Short.")
+    assert (article.title_prefix, article.editor_note, article.correction) == ("Analysis", "Note.", "Fixed.")
+    assert article.original_url == "https://example.com/a"
+    assert article.image is not None and (
+        article.image.src,
+        article.image.alt,
+        article.image.caption,
+        article.image.credit,
+    ) == (
+        "/media/x.svg",
+        "Alt text",
+        "Cap",
+        "Cred",
+    )
+    assert article.tags == ("Harbour", "Budget") and article.draft is False
+    assert article.extra == {}
+
+
+def test_single_author_string_and_image_string() -> None:
+    article = parse("title: T\ndate: 2024-05-03\nauthors: Jane Doe\nimage: /media/x.svg")
+    assert article.authors == ("Jane Doe",)
+    assert article.image is not None and article.image.src == "/media/x.svg"
+
+
+def test_unknown_keys_are_kept() -> None:
+    article = parse("title: T\ndate: 2024-05-03\nmood: hopeful\nrating: 4\nextra_links: [a, b]")
+    assert article.extra == {"mood": "hopeful", "rating": 4, "extra_links": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    ("front", "message", "line"),
+    [
+        ("date: 2024-05-03", "missing title", None),
+        ("title: T", "missing date", None),
+        ("title: T\ndate: 03/05/2024", "unparseable date", 3),
+        ("title: T\ndate: 2024-05-03\ntags: {a: 1}", "tags must be a list", 4),
+        ("title: T\ndate: 2024-05-03\ntags: [a, [b]]", "tags must be a list", 4),
+        ("title: T\ndate: 2024-05-03\nimage: {src: x, colour: red}", "unknown image key", 4),
+        ("title: T\ndate: 2024-05-03\nsource: [a, b]", "source must be text", 4),
+        ("title: [T]\ndate: 2024-05-03", "title must be text", 2),
+        ("title: T\ndate: 2024-05-03\nslug: {a: b}", "slug must be text", 4),
+    ],
+)
+def test_field_errors_name_file_and_line(front: str, message: str, line: int | None) -> None:
+    with pytest.raises(BroadsheetError) as caught:
+        parse(front, path="2024/05/bad.md")
+    error = caught.value
+    assert error.path == "2024/05/bad.md" and message in error.message
+    assert error.line == line
+    assert str(error).startswith(f"2024/05/bad.md:{line}: " if line else "2024/05/bad.md: ")
+
+
+# --- the site indexes ------------------------------------------------------------------------------
+
+
+def make(path: str, front: str) -> Article:
+    return parse(front, path=path)
+
+
+def test_site_indexes_group_and_order() -> None:
+    articles = [
+        make("a.md", "title: A\ndate: 2024-05-03T08:00:00\ntags: [City Council]\nsource: Post"),
+        make("b.md", "title: B\ndate: 2024-05-03T09:00:00\ntags: [city council, Harbour]\nsource: Post"),
+        make("c.md", "title: C\ndate: 2024-04-30\ntags: [City Council]\nauthors: [Ann]"),
+        make("d.md", "title: D\ndate: 2023-12-31\ndraft: true\ntags: [Secret]"),
+    ]
+    site, errors = build_site(articles)
+    assert errors == []
+    assert [a.title for a in site.articles] == ["B", "A", "C"]  # newest first, draft left out
+    tags = {t.slug: t for t in site.tags}
+    assert set(tags) == {"city-council", "harbour"}  # spellings that slugify alike are one tag
+    assert tags["city-council"].name == "City Council"  # the most used spelling (ties: alphabetical)
+    assert [a.title for a in tags["city-council"].articles] == ["B", "A", "C"]
+    assert [(s.name, len(s.articles)) for s in site.sources] == [("Post", 2)]
+    assert [p.url for p in site.years] == ["2024/"]
+    assert [p.url for p in site.months] == ["2024/05/", "2024/04/"]
+    assert [(p.url, len(p.articles)) for p in site.days] == [("2024/05/03/", 2), ("2024/04/30/", 1)]
+    with_drafts, _ = build_site(articles, drafts=True)
+    assert [a.title for a in with_drafts.articles][-1] == "D" and len(with_drafts.years) == 2
+
+
+def test_two_articles_with_one_url_are_both_reported_and_left_out() -> None:
+    one = make("2024/05/story.md", "title: One\ndate: 2024-05-03")
+    two = make("other/place.md", "title: Two\ndate: 2024-05-03T10:00:00\nslug: story")
+    three = make("2024/05/fine.md", "title: Three\ndate: 2024-05-03")
+    site, errors = build_site([one, two, three])
+    assert [a.title for a in site.articles] == ["Three"]
+    assert sorted(e.path for e in errors) == ["2024/05/story.md", "other/place.md"]
+    for error in errors:
+        assert "2024/05/story.md" in error.message and "other/place.md" in error.message
+
+
+# --- unknown keys reach templates -------------------------------------------------------------------
+
+
+def test_unknown_keys_reach_templates(make_site: Callable[..., SiteDirs], tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    shutil.copytree(TEMPLATES, theme)
+    article_template = theme / "article.html"
+    text = article_template.read_text("utf-8")
+    marker = '<p id="mood">{{ article.extra.mood }} / {{ article.extra.scores | tojson }}</p>\n{% endblock %}'
+    article_template.write_text(text[: text.rindex("{% endblock %}")] + marker + "\n", "utf-8")
+    site = make_site({"2024/05/a.md": "---\ntitle: A\ndate: 2024-05-03\nmood: <hopeful>\nscores: [1, 2]\n---\nText.\n"})
+    build(
+        site.load_config(),
+        BuildOptions(content_dir=site.content, output_dir=site.output, templates_dir=theme, cache=False, jobs=1),
+    )
+    page = (site.output / "2024/05/03/a/index.html").read_text("utf-8")
+    line = next(line for line in page.splitlines() if 'id="mood"' in line)
+    assert "&lt;hopeful&gt;" in line  # autoescaped like everything from content
+    assert json.loads(line.split(" / ", 1)[1].removesuffix("</p>")) == [1, 2]
+    assert ROOT.joinpath("templates", "article.html").read_text("utf-8") == text  # the real theme untouched

@@ -1,0 +1,82 @@
+"""The static search index: terms, shards and documents, deterministic and complete."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broadsheet.builder import BuildOptions, build
+from broadsheet.config import load_config
+from broadsheet.search_index import MAX_TERM, normalise, shard_name
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_normalise_folds_case_and_accents() -> None:
+    assert normalise("Köln's Straßenbahn, ÉTÉ 2024 — a b") == ["koln", "straßenbahn", "ete", "2024"]
+
+
+@given(st.text())
+def test_normalise_gives_short_lowercase_words(text: str) -> None:
+    for term in normalise(text):
+        assert term and len(term) <= MAX_TERM
+        assert term == term.lower()
+        assert not any(c.isspace() for c in term)
+        assert shard_name(term)  # every term has a shard
+
+
+def load_index(site: Path) -> tuple[dict, list[list], dict[str, list[int]]]:
+    meta = json.loads((site / "search" / "meta.json").read_text("utf-8"))
+    docs = []
+    for n in range(-(-meta["docs"] // meta["chunk"])):
+        docs += json.loads((site / "search" / f"docs-{n}.json").read_text("utf-8"))
+    postings: dict[str, list[int]] = {}
+    for shard in meta["shards"]:
+        postings.update(json.loads((site / "search" / f"t-{shard}.json").read_text("utf-8")))
+    return meta, docs, postings
+
+
+def find(docs: list[list], postings: dict[str, list[int]], word: str) -> set[str]:
+    return {docs[i][1] for i in postings.get(word, [])}
+
+
+def test_sample_site_index_finds_articles_by_body_word_tag_author_and_source(tmp_path: Path) -> None:
+    config = load_config(root=REPO)
+    build(config, BuildOptions(output_dir=tmp_path / "site", cache=False))
+    meta, docs, postings = load_index(tmp_path / "site")
+    assert meta["docs"] == len(docs) == 19  # every published article, no draft
+    assert "Harbour" in meta["tags"]
+    # a word from a body, a tag, an author's surname, a source
+    assert any("seagrass" in title.lower() for title in find(docs, postings, "divers"))
+    harbour = find(docs, postings, "harbour")
+    assert len(harbour) >= 3
+    assert find(docs, postings, "hartwig")
+    assert find(docs, postings, "gazette")
+    # documents carry what a result shows: URL, title, date, source, summary
+    url, title, label, iso, source, tags, authors, summary = docs[0]
+    assert url.startswith("/") and url.endswith("/") and title and label and iso[:4].isdigit() and summary
+    # postings are ascending document numbers within range
+    for ids in postings.values():
+        assert ids == sorted(set(ids)) and ids[-1] < len(docs)
+
+
+def test_index_is_byte_identical_across_builds_and_append_friendly(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "templates", root / "templates")
+    config = load_config(root=root)
+    build(config, BuildOptions(output_dir=root / "a", cache=False))
+    build(config, BuildOptions(output_dir=root / "b", cache=False))
+    first = {p.name: p.read_bytes() for p in (root / "a" / "search").glob("*.json")}
+    assert first == {p.name: p.read_bytes() for p in (root / "b" / "search").glob("*.json")}
+    (root / "content" / "late.md").write_text(
+        "---\ntitle: Zeppelin lands\ndate: 2030-01-01\n---\nA zeppelin landed quietly.\n", "utf-8"
+    )
+    build(config, BuildOptions(output_dir=root / "a"))
+    _, docs, postings = load_index(root / "a")
+    assert find(docs, postings, "zeppelin") == {"Zeppelin lands"}
+    assert docs[-1][1] == "Zeppelin lands"  # newest article appended: older numbers do not move

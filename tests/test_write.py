@@ -1,0 +1,245 @@
+"""The writer: a new tree staged beside the output and swapped in atomically; unchanged files kept as
+they are (same inode and mtime); stale files gone; a manifest marking the folder as ours; folders that
+are not ours refused; one build per output at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SiteDirs
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.render import Output
+from broadsheet.write import MANIFEST, build_lock, check_output_dir, read_manifest, recover, write_site
+
+ARTICLES = {
+    f"2024/0{month}/{name}.md": f"---\ntitle: {name}\ndate: 2024-0{month}-1{month}\ntags: [{tag}]\n---\n{name} text.\n"
+    for month, name, tag in [(1, "alpha", "A"), (2, "beta", "B"), (3, "gamma", "A"), (4, "delta", "C")]
+}
+
+
+def stat_of(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(output: Path, kind: str) -> list[Path]:
+    return list(output.parent.glob(f".{output.name}-{kind}-*"))
+
+
+def wait_until_gone(output: Path, kind: str, seconds: float = 20.0) -> list[Path]:
+    # Retired trees are deleted by a detached process after the swap; give it a moment.
+    deadline = time.monotonic() + seconds
+    while leftovers(output, kind) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return leftovers(output, kind)
+
+
+# --- write_site ----------------------------------------------------------------------------------
+
+
+def test_first_write_creates_the_tree_and_manifest(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    stats = write_site([Output("index.html", b"home"), Output("a/b/index.html", b"deep")], output)
+    assert files(output) == {
+        "index.html": b"home",
+        "a/b/index.html": b"deep",
+        MANIFEST: (output / MANIFEST).read_bytes(),
+    }
+    manifest = json.loads((output / MANIFEST).read_text("utf-8"))
+    assert set(manifest["files"]) == {"index.html", "a/b/index.html"}
+    assert read_manifest(output) == manifest["files"]
+    assert (stats.files, stats.written, stats.unchanged, stats.removed) == (2, 2, 0, 0)
+    assert not leftovers(output, "new")
+
+
+def test_unchanged_files_keep_inode_and_mtime_changed_are_rewritten_stale_removed(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("same.html", b"same"), Output("changes.html", b"v1"), Output("stale.html", b"old")], output)
+    same_before, changes_before = stat_of(output / "same.html"), stat_of(output / "changes.html")
+    time.sleep(0.01)
+    stats = write_site([Output("same.html", b"same"), Output("changes.html", b"v2"), Output("new.html", b"n")], output)
+    assert stat_of(output / "same.html") == same_before
+    assert (output / "changes.html").read_bytes() == b"v2" and stat_of(output / "changes.html") != changes_before
+    assert not (output / "stale.html").exists()
+    assert (stats.written, stats.unchanged, stats.removed, stats.swapped) == (2, 1, 1, True)
+    assert set(read_manifest(output)) == {"same.html", "changes.html", "new.html"}
+
+
+def test_identical_output_touches_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    outputs = [Output("index.html", b"home"), Output("x/index.html", b"x")]
+    write_site(outputs, output)
+    before = {p: stat_of(output / p) for p in ("index.html", "x/index.html", MANIFEST)}
+    folder = stat_of(output)
+    stats = write_site(outputs, output)
+    assert stats.swapped is False and stats.written == 0
+    assert {p: stat_of(output / p) for p in before} == before and stat_of(output)[0] == folder[0]
+
+
+def test_a_write_that_fails_midway_leaves_the_old_site(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("index.html", b"old home")], output)
+    before = {p: (d, stat_of(output / p)) for p, d in files(output).items()}
+    # "a" is written as a file, then "a/b" needs "a" to be a folder: the write fails partway through.
+    with pytest.raises(OSError):
+        write_site([Output("index.html", b"new home"), Output("a", b"file"), Output("a/b", b"under a file")], output)
+    assert {p: (d, stat_of(output / p)) for p, d in files(output).items()} == before
+    assert not leftovers(output, "new")
+
+
+def test_two_outputs_for_one_path_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(BroadsheetError, match="same file"):
+        write_site([Output("index.html", b"a"), Output("index.html", b"b")], tmp_path / "site")
+    assert not (tmp_path / "site").exists()
+
+
+def test_readers_never_see_a_missing_or_mixed_site(tmp_path: Path) -> None:
+    """While the site is replaced again and again, a reader always finds one complete version."""
+    output = tmp_path / "site"
+    names = [f"p{i}/index.html" for i in range(30)]
+
+    def version(tag: bytes) -> list[Output]:
+        return [Output("index.html", tag), *(Output(n, tag + n.encode()) for n in names)]
+
+    write_site(version(b"A"), output)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                home = (output / "index.html").read_bytes()
+                listing = set(os.listdir(output))
+            except OSError as exc:
+                problems.append(f"read failed: {exc}")
+                continue
+            if home not in (b"A", b"B"):
+                problems.append(f"partial file {home!r}")
+            if listing != {"index.html", MANIFEST, *(n.split("/")[0] for n in names)}:
+                problems.append(f"incomplete folder: {len(listing)} entries")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(8):
+            write_site(version(b"B" if i % 2 == 0 else b"A"), output)
+    finally:
+        stop.set()
+        reader.join()
+    assert problems == []
+    assert wait_until_gone(output, "old") == []
+
+
+# --- refusing folders that are not ours -----------------------------------------------------------------
+
+
+def test_refuses_root_home_and_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for forbidden in (Path("/"), home, ROOT):
+        with pytest.raises(BroadsheetError, match="refusing"):
+            check_output_dir(forbidden, project_root=ROOT, content_dir=content)
+
+
+def test_refuses_a_folder_that_contains_the_content(tmp_path: Path) -> None:
+    content = tmp_path / "project" / "content"
+    content.mkdir(parents=True)
+    for output in (tmp_path / "project", tmp_path, content):
+        with pytest.raises(BroadsheetError, match="content"):
+            check_output_dir(output, project_root=ROOT, content_dir=content)
+
+
+def test_refuses_a_file(tmp_path: Path) -> None:
+    (tmp_path / "site").write_text("not a folder")
+    with pytest.raises(BroadsheetError, match="not a folder"):
+        check_output_dir(tmp_path / "site", project_root=ROOT, content_dir=tmp_path / "content")
+
+
+def test_accepts_a_new_an_empty_and_its_own_folder(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    assert check_output_dir(tmp_path / "new", project_root=ROOT, content_dir=content) == (tmp_path / "new").resolve()
+    (tmp_path / "empty").mkdir()
+    check_output_dir(tmp_path / "empty", project_root=ROOT, content_dir=content)
+    write_site([Output("index.html", b"x")], tmp_path / "ours")
+    check_output_dir(tmp_path / "ours", project_root=ROOT, content_dir=content)
+
+
+def test_a_foreign_non_empty_folder_is_refused_and_left_alone(make_site: Callable[..., SiteDirs]) -> None:
+    site = make_site(ARTICLES)
+    site.output.mkdir()
+    (site.output / "thesis.tex").write_text("years of work")
+    result = site.cli()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "not empty" in result.stderr and str(site.output) in result.stderr
+    assert files(site.output) == {"thesis.tex": b"years of work"}
+
+
+# --- the lock --------------------------------------------------------------------------------------------
+
+
+def test_a_second_build_of_the_same_output_is_refused_while_one_runs(make_site: Callable[..., SiteDirs]) -> None:
+    site = make_site(ARTICLES)
+    with build_lock(site.output):
+        result = site.cli()
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "another build" in result.stderr
+        assert not site.output.exists()
+        with pytest.raises(BroadsheetError, match="another build"), build_lock(site.output):
+            pass
+    assert site.cli().returncode == 0  # released: builds again
+    assert (site.output / "index.html").is_file()
+
+
+# --- recovery ----------------------------------------------------------------------------------------------
+
+
+def test_recover_puts_back_a_site_caught_mid_swap_and_drops_staging(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    swapped_out = tmp_path / ".site-swap-123-456"
+    swapped_out.mkdir()
+    (swapped_out / "index.html").write_bytes(b"the previous site")
+    staging = tmp_path / ".site-new-abc"
+    staging.mkdir()
+    (staging / "index.html").write_bytes(b"half")
+    recover(output)
+    assert (output / "index.html").read_bytes() == b"the previous site"
+    assert not staging.exists() and not swapped_out.exists()
+
+
+# --- through a full build ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["no-cache", "build-cache"])
+def test_rebuild_keeps_unchanged_pages_and_removes_stale_ones(make_site: Callable[..., SiteDirs], cache: bool) -> None:
+    site = make_site(ARTICLES)
+    site.build(cache=cache)
+    out = site.output
+    untouched = ["404.html", "2024/01/11/alpha/index.html", "tags/a/index.html"]
+    before = {p: stat_of(out / p) for p in untouched}
+    delta_page = out / "2024/04/14/delta/index.html"
+    assert delta_page.is_file()
+    time.sleep(0.01)
+    # Change one article's body and delete another: only pages showing them may change.
+    site.write("2024/02/beta.md", ARTICLES["2024/02/beta.md"].replace("beta text.", "beta text, revised."))
+    (site.content / "2024/04/delta.md").unlink()
+    result = site.build(cache=cache)
+    assert {p: stat_of(out / p) for p in untouched} == before
+    assert b"beta text, revised." in (out / "2024/02/12/beta/index.html").read_bytes()
+    assert not delta_page.exists() and not (out / "tags/c").exists() and not (out / "2024/04").exists()
+    assert result.stats.removed > 0 and result.stats.unchanged > 0
+    manifest = read_manifest(out)
+    assert set(manifest) == {p for p in files(out) if p != MANIFEST}
