@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep-going", action="store_true", help="build what can be built; report failures at the end")
     b.add_argument("--precompress", action="store_true", help="also write .gz (and .br) copies of text files")
     b.add_argument("--quiet", "-q", action="store_true", help="print only errors and the summary line")
+    b.add_argument("--jobs", "-j", type=int, metavar="N", help="worker processes (default: one per core)")
+    b.add_argument(
+        "--executor", metavar="KIND", help="where Markdown is rendered: process (default), inline, dask://HOST:PORT"
+    )
+    b.add_argument("--no-cache", action="store_true", help="ignore and do not update .broadsheet-cache/")
 
     i = sub.add_parser("import", help="import articles (.txt, saved .html pages, feed files or URLs) into content/")
     i.add_argument(
@@ -82,7 +87,7 @@ def _progress_printer(quiet: bool):  # noqa: ANN202 - a Progress callable
         return lambda stage, done, total: None
 
     def show(stage: str, done: int, total: int) -> None:
-        sys.stderr.write(f"\r{stage}: {done}/{total} articles")
+        sys.stderr.write(f"\r{stage}: {done}/{total} {'articles' if stage == 'parse' else 'pages'}")
         sys.stderr.flush()
         if done == total:
             sys.stderr.write("\r\033[K")
@@ -106,6 +111,9 @@ def run_build(args: argparse.Namespace) -> int:
         drafts=args.drafts,
         keep_going=args.keep_going,
         precompress=args.precompress,
+        jobs=args.jobs,
+        executor=args.executor,
+        cache=not args.no_cache,
     )
     try:
         result = build(config, options, progress=_progress_printer(args.quiet))

@@ -5,6 +5,7 @@ Unknown keys are errors (a typo must not silently fall back to a default).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -132,6 +133,8 @@ def load_config(path: Path | None = None, *, root: Path | None = None) -> SiteCo
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        line = getattr(exc, "lineno", None)  # Python 3.14+; before that only the message has it
+        if line is None and (found := re.search(r"\(at line (\d+),", str(exc))):
+            line = int(found.group(1))
         raise BroadsheetError(f"invalid TOML: {exc}", path=str(path), line=line) from None
     return parse_config(data, source=str(path), root=path.parent)

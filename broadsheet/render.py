@@ -98,6 +98,7 @@ class Renderer:
         self.html_of = html_of
         self.env = env
         self._tag_links: dict[str, list[tuple[str, str]]] = {}
+        self._items: dict[tuple, Markup] = {}
         base = config.base_path
         self.site_globals = {
             "title": config.title,
@@ -120,9 +121,20 @@ class Renderer:
             article_ld=self.article_ld,
             iso=self.iso,
             asset=self.asset,
+            item_html=self.item_html,
         )
 
     # --- helpers templates call -------------------------------------------------------------
+    def item_html(self, article: Article, **options: Any) -> Markup:
+        """The `item` macro of _macros.html (an article as a list entry), rendered once per article
+        and options and reused on every list that shows it: one article appears on a dozen lists."""
+        key = (article.path, *sorted(options.items()))
+        found = self._items.get(key)
+        if found is None:
+            macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
+            found = self._items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
+        return found
+
     def asset(self, name: str) -> str:
         """Link to templates/static/<name> under its content-hashed name, which hosts may cache for a year."""
         paths: Mapping[str, str] = self.env.globals["static_assets"]  # type: ignore[assignment]

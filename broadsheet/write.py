@@ -66,7 +66,27 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
             "refusing to replace it — choose another --output or empty it yourself",
             path=str(output),
         )
+    foreign = _foreign_files(output) if output.is_dir() else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise BroadsheetError(
+            f"output folder holds files Broadsheet did not write ({shown}); a build replaces the whole "
+            "folder, so move them out first (files in content/ are published with the site)",
+            path=str(output),
+        )
     return output
+
+
+def _foreign_files(output: Path) -> list[str]:
+    """Files (and links) in our output folder that its manifest does not list: someone else's."""
+    ours = read_manifest(output)
+    found = []
+    for folder, dirs, files in os.walk(output):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            rel = os.path.relpath(os.path.join(folder, name), output).replace(os.sep, "/")
+            if rel not in ours and not rel.startswith(MANIFEST):  # MANIFEST.<pid>.tmp: ours, mid-update
+                found.append(rel)
+    return sorted(found)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SiteDirs
+from buildkit import SiteDirs
 
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.errors import BroadsheetError
@@ -66,7 +66,7 @@ def test_config_next_to_content_is_found_from_its_folder(tmp_path: Path) -> None
     ("text", "needles"),
     [
         ('titel = "x"\n', ["unknown setting", "'titel'"]),
-        ('title = "x"\n\npage_size = = 3\n', ["invalid TOML", "line 3"]),
+        ('title = "x"\n\npage_size = = 3\n', ["site.toml:3:", "invalid TOML"]),
         ('timezone = "Mars/Olympus_Mons"\n', ["unknown timezone", "Mars/Olympus_Mons"]),
         ('timezone = "../../etc/passwd"\n', ["unknown timezone"]),
         ('page_size = "ten"\n', ["'page_size'", "integer"]),

@@ -10,12 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from web_helpers import FEEDS, PAGES, local_server, loopback_fetcher
 
 from broadsheet.cli import main
 from broadsheet.frontmatter import parse_article
 from broadsheet.ingest.feed import FeedError, entry_article, parse_feed
 from broadsheet.ingest.webimport import import_any
-from web_helpers import FEEDS, PAGES, local_server, loopback_fetcher
 
 UTC = ZoneInfo("UTC")
 
@@ -82,7 +82,9 @@ def test_rss10_rdf_feed():
 def test_summary_only_feed_uses_the_summary_as_the_body():
     coastal, roof = feed("summary_only.xml").entries
     article = entry_article(coastal, source="Bay Briefs")
-    assert article.body.startswith("The coastal path between the lighthouse and Sandy Cove has reopened after a **landslip**")
+    assert article.body.startswith(
+        "The coastal path between the lighthouse and Sandy Cove has reopened after a **landslip**"
+    )
     assert "[See the map](http://briefs.example/maps/path)" in article.body
     assert article.summary is None  # the summary *is* the body; no second copy
 
@@ -196,7 +198,8 @@ def test_full_text_fetches_each_entry_page(tmp_path):
     page = (PAGES / "harbour-night-ferry.html").read_bytes()
     with local_server() as server:
         link = server.url_for("/news/night-ferry")
-        rss = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Gazette</title><link>{server.url_for("/")}</link>
+        home = server.url_for("/")
+        rss = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Gazette</title><link>{home}</link>
 <item><title>Night ferry trial extended</title><link>{link}</link><guid>nf-1</guid>
 <pubDate>Wed, 02 Oct 2024 07:45:00 +0100</pubDate><description>A short teaser only.</description></item>
 </channel></rss>""".encode()
@@ -230,6 +233,10 @@ def test_import_routes_txt_html_and_feeds_from_one_folder(tmp_path):
     code = import_any([str(folder)], tmp_path / "content", UTC, out=out)
     assert code == 0, out.getvalue()
     titles = set(articles_in(tmp_path / "content"))
-    assert titles == {"Bin collections move to a four-day week", "Tram depot plans go on show",
-                      "Night ferry trial to run through the winter", "Harbour lights to be replaced with LEDs"}  # fmt: skip
+    assert titles == {
+        "Bin collections move to a four-day week",
+        "Tram depot plans go on show",
+        "Night ferry trial to run through the winter",
+        "Harbour lights to be replaced with LEDs",
+    }
     assert "wrote" in out.getvalue() and "notes.md" not in out.getvalue()

@@ -10,10 +10,10 @@ import socket
 import time
 
 import pytest
+from web_helpers import local_server, serve_conditional
 from werkzeug import Request, Response
 
 from broadsheet.fetch import FetchError, FetchPolicy, address_refusal, fetch
-from web_helpers import local_server, serve_conditional
 
 LOOPBACK = FetchPolicy(allow_loopback=True)
 
@@ -146,7 +146,9 @@ def test_decompression_bomb_is_cut_off_after_decompression(server):
 
 
 def test_gzip_bodies_are_decoded(server):
-    server.expect_request("/gz").respond_with_data(gzip.compress(b"<rss>ok</rss>"), headers={"Content-Encoding": "gzip"})
+    server.expect_request("/gz").respond_with_data(
+        gzip.compress(b"<rss>ok</rss>"), headers={"Content-Encoding": "gzip"}
+    )
     assert fetch(server.url_for("/gz"), policy=LOOPBACK).body == b"<rss>ok</rss>"
 
 

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from web_helpers import PAGES, local_server, loopback_fetcher
 
 from broadsheet.cli import main
 from broadsheet.frontmatter import parse_article
 from broadsheet.ingest.html import EXTRACT_SETTINGS, PageError, parse_page
 from broadsheet.ingest.markup import html_to_markdown, markdown_text, sanitized_markdown
 from broadsheet.ingest.webimport import import_any
-from web_helpers import PAGES, local_server, loopback_fetcher
 
 UTC = ZoneInfo("UTC")
 EXPECTED = json.loads((PAGES / "expected.json").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import lxml.html
 import pytest
-from conftest import SiteDirs
+from buildkit import SiteDirs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

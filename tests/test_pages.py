@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
 import pytest
+from buildkit import SiteDirs
 from regen_golden import build_golden
 
 BASE = "/news/"
@@ -304,8 +306,31 @@ def test_source_and_author_pages(site: Path, kind: str, terms: dict) -> None:
     }
 
 
-def test_article_links_its_source_page(site: Path) -> None:
-    assert main_of(load(site, BUS)).xpath(".//a[@href='/news/sources/riverside-post/']")
+def test_article_links_its_source_and_author_pages(site: Path) -> None:
+    story = main_of(load(site, BUS))
+    assert story.xpath(".//a[@href='/news/sources/riverside-post/']")
+    assert story.xpath(".//a[@href='/news/authors/odette-varga/']")
+    assert story.xpath(".//a[@href='/news/authors/jonas-pereira/']")
+
+
+def test_every_source_author_and_tag_page_is_linked_from_somewhere(site: Path) -> None:
+    linked = set()
+    for path in html_files(site):
+        linked |= set(lxml.html.document_fromstring(path.read_bytes()).xpath("//a/@href"))
+    for kind, terms in (("sources", SOURCES), ("authors", AUTHORS), ("tags", TAGS)):
+        assert {f"/news/{kind}/{slug}/" for slug in terms} <= linked, kind
+
+
+def test_names_without_letters_still_get_working_pages(make_site: Callable[..., SiteDirs]) -> None:
+    # Slugs of "¡…!" fall back to a hash; every link to a term page must use the same fallback.
+    odd = make_site(
+        {"2024/05/a.md": "---\ntitle: A\ndate: 2024-05-03\nsource: ¡…!\nauthors: ['***']\ntags: ['—']\n---\nText.\n"},
+        'base_url = "https://example.org/news/"\n',
+    )
+    odd.build()
+    assert check_links(odd.output, BASE) == []
+    assert len(list((odd.output / "sources").glob("*/index.html"))) == 1
+    assert len(list((odd.output / "authors").glob("*/index.html"))) == 1
 
 
 # --- date indexes ------------------------------------------------------------------------------

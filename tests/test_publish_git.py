@@ -129,6 +129,25 @@ def test_a_changed_article_makes_a_commit_touching_only_the_changed_files(projec
     assert "about six months" in page
 
 
+def test_a_dropped_article_is_deleted_from_the_branch(project: Path, tmp_path: Path) -> None:
+    remote = bare_repo(tmp_path / "pages.git")
+    build_project(project)
+    before = site_files(project / "site")
+    publish_git(project, repo=str(remote))
+
+    (project / "content/2024/07/observatory-open-night.md").unlink()
+    build_project(project)
+    after = site_files(project / "site")
+    result = publish_git(project, repo=str(remote))
+
+    gone = set(before) - set(after)
+    assert "2024/07/09/observatory-open-night/index.html" in gone
+    assert set(result.removed) == gone  # type: ignore[attr-defined]
+    assert set(result.sent) == {p for p in after if before.get(p) != after[p]}  # type: ignore[attr-defined]
+    on_branch = set(git(remote, "ls-tree", "-r", "--name-only", "gh-pages").splitlines())
+    assert on_branch == set(after) | {".nojekyll"}
+
+
 def test_default_target_is_the_projects_origin(project: Path, tmp_path: Path) -> None:
     remote = bare_repo(tmp_path / "origin.git")
     git(project, "remote", "add", "origin", str(remote))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from web_helpers import FEEDS, REPO, local_server, serve_conditional, snapshot
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cli import main
@@ -21,7 +21,6 @@ from broadsheet.frontmatter import parse_article
 from broadsheet.ingest.pull import fetcher_for, pull_all
 from broadsheet.subscriptions import CACHE_DIR, Subscription, parse_subscriptions, subscriptions
 from broadsheet.urls import slugify
-from web_helpers import FEEDS, REPO, local_server, serve_conditional, snapshot
 
 UTC = ZoneInfo("UTC")
 NOW = dt.datetime(2024, 4, 20, 12, 0, tzinfo=dt.UTC)
@@ -232,7 +231,10 @@ def test_republish_settings_apply_per_feed(tmp_path):
     assert headline.body.strip() == "[Read the full story at G](http://gazette.example/news/pilots-pay-deal)"
     assert headline.extra["republished"] == "headline"
     excerpt = next(a for a in articles if a.title.startswith("Reservoir"))
-    assert excerpt.body.startswith("The road past Ashcombe dam") and "Read the full story at Valley Courier" in excerpt.body
+    assert (
+        excerpt.body.startswith("The road past Ashcombe dam")
+        and "Read the full story at Valley Courier" in excerpt.body
+    )
 
 
 def test_fetch_command_prints_a_summary_per_feed(tmp_path, capsys):
@@ -275,3 +277,20 @@ def test_full_text_subscription_fetches_pages_once(tmp_path):
     (article,) = articles_in(tmp_path / "content")
     assert "1,840 occupied puffin burrows" in article.body and "Teaser." not in article.body
     assert len(page_requests) == 1  # the unchanged entry's page is not fetched again
+
+
+def test_full_text_links_to_private_addresses_are_not_fetched(tmp_path):
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Sneaky</title>
+<item><title>Metadata service</title><link>http://169.254.169.254/latest/meta-data/</link><guid>s-1</guid>
+<pubDate>Mon, 08 Jul 2024 12:00:00 +0100</pubDate><description>The feed's own text for this entry.</description></item>
+</channel></rss>"""
+    with local_server() as server:
+        server.expect_request("/feed.xml").respond_with_data(rss)
+        subs = parse_subscriptions(
+            [{"url": server.url_for("/feed.xml"), "full_text": True, "allow_loopback": True}], "site.toml"
+        )
+        (report,) = pull_all(subs, tmp_path / "content", tmp_path / "cache", UTC, now=NOW)
+    assert report.new == 1
+    assert any("169.254.169.254" in note and "link-local" in note for note in report.notes)
+    (article,) = articles_in(tmp_path / "content")
+    assert article.body.strip() == "The feed's own text for this entry."

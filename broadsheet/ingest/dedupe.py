@@ -29,11 +29,12 @@ class Sketch:
     hashes: tuple[int, ...]  # sorted, at most SKETCH
     shingles: int  # how many distinct shingles the body had
     exact: str  # digest of the normalised words, for short bodies
+    words: int = 0
 
     def similarity(self, other: Sketch) -> float:
         """Estimated Jaccard similarity of the two bodies' shingle sets (bottom-k estimator)."""
         if self.shingles < MIN_SHINGLES or other.shingles < MIN_SHINGLES:
-            return 1.0 if self.exact == other.exact and self.shingles else 0.0
+            return 1.0 if self.exact == other.exact and self.words else 0.0
         mine, theirs = set(self.hashes), set(other.hashes)
         k = min(SKETCH, len(mine | theirs))
         union_bottom = sorted(mine | theirs)[:k]
@@ -50,7 +51,7 @@ def sketch(markdown: str) -> Sketch:
     shingles = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(0, len(tokens) - SHINGLE + 1))}
     hashes = sorted(_hash(s) for s in shingles)[:SKETCH]
     exact = hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=16).hexdigest()
-    return Sketch(tuple(hashes), len(shingles), exact)
+    return Sketch(tuple(hashes), len(shingles), exact, len(tokens))
 
 
 def _hash(shingle: str) -> int:

@@ -141,7 +141,7 @@ def _publish(site: BuiltSite, target: GitTarget, repo: Git, remote: str | None, 
     parent = remote_tip or local
     tree = _write_tree(repo, site, target.cname)
     if parent and repo.run("rev-parse", f"{parent}^{{tree}}") == tree:
-        commit, changed = parent, ()
+        commit, changed = parent, ((), ())
     else:
         commit = _commit(repo, tree, parent, target.message or DEFAULT_MESSAGE)
         changed = _changed_files(repo, parent, commit)
@@ -155,9 +155,9 @@ def _publish(site: BuiltSite, target: GitTarget, repo: Git, remote: str | None, 
             detail = result.stderr.decode("utf-8", "replace").strip()
             hint = " (the branch changed there while publishing: publish again)" if "rejected" in detail else ""
             raise BroadsheetError(f"git push to {remote} failed{hint}: {detail}")
-        if not changed:  # the commit existed (locally) but had not reached the remote yet
+        if changed == ((), ()):  # the commit existed (locally) but had not reached the remote yet
             changed = _changed_files(repo, remote_tip, commit)
-    return PublishResult(where, changed, (), (), commit)
+    return PublishResult(where, changed[0], changed[1], (), commit)
 
 
 def _refuse_checked_out(repo: Git, ref: str) -> None:
@@ -218,9 +218,13 @@ def _commit(repo: Git, tree: str, parent: str | None, message: str) -> str:
     return repo.run(*args, input=message.encode("utf-8"), env=env)
 
 
-def _changed_files(repo: Git, old: str | None, new: str) -> tuple[str, ...]:
+def _changed_files(repo: Git, old: str | None, new: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(files added or modified, files deleted) from commit `old` (None: nothing) to `new`."""
     if old is None:
-        out = repo.run("ls-tree", "-r", "-z", "--name-only", new)
-    else:
-        out = repo.run("diff-tree", "-r", "-z", "--no-renames", "--name-only", old, new)
-    return tuple(sorted(name for name in out.split("\0") if name))
+        names = repo.run("ls-tree", "-r", "-z", "--name-only", new).split("\0")
+        return tuple(sorted(n for n in names if n)), ()
+    fields = repo.run("diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new).split("\0")
+    pairs = list(zip(fields[0::2], fields[1::2], strict=False))
+    sent = tuple(sorted(path for status, path in pairs if status != "D"))
+    removed = tuple(sorted(path for status, path in pairs if status == "D"))
+    return sent, removed

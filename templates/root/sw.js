@@ -184,7 +184,7 @@ async function offlinePage(href) {
   for (const request of (await cache.keys()).reverse()) {
     if (request.url === FRONT) continue;
     const text = await (await cache.match(request)).text();
-    const title = (text.match(/<title>([^<]*)<\/title>/) || [])[1];
+    const title = (text.match(/<h1[^>]*>([^<]*)<\/h1>/) || text.match(/<title>([^<]*)<\/title>/) || [])[1];
     if (title) saved.push(`<li><a href="${escapeHtml(request.url)}">${title}</a></li>`);
     if (saved.length >= 50) break;
   }

@@ -147,7 +147,13 @@
   if (filterBox && items.length) {
     const buttons = [];
     for (const link of filterBox.querySelectorAll("a[data-filter]")) {
-      const button = el("button", { type: "button", class: link.className, "aria-pressed": "false" });
+      const button = el("button", {
+        type: "button",
+        class: link.className,
+        "aria-pressed": "false",
+        "data-filter": link.dataset.filter,
+        "data-value": link.dataset.value,
+      });
       button.append(...link.childNodes);
       const spec = {
         kind: link.dataset.filter,

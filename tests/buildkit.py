@@ -1,0 +1,58 @@
+"""Throwaway test sites: `SiteDirs` builds one through the real CLI (subprocess) or in-process.
+
+A module of its own (not conftest.py) so tests can import it by a name no other test folder uses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadsheet.builder import BuildOptions, BuildResult, build
+from broadsheet.config import SiteConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "templates"
+
+
+@dataclass(frozen=True)
+class SiteDirs:
+    """A test site: `root` holds content/, an optional site.toml, and the output folder."""
+
+    root: Path
+    content: Path
+    output: Path
+    config: Path | None
+
+    def write(self, rel: str, text: str) -> Path:
+        """Add or replace a file under content/."""
+        path = self.content / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def cli(self, *args: str, script: str | None = None) -> subprocess.CompletedProcess[str]:
+        """`python -m broadsheet build` for this site in a subprocess (or `python <script>` with the
+        same options, for build.py). The site's own folder is the working directory."""
+        command = [sys.executable, script] if script else [sys.executable, "-m", "broadsheet", "build"]
+        command += ["--content", str(self.content), "--output", str(self.output), "--templates", str(TEMPLATES)]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        return subprocess.run(
+            [*command, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    def load_config(self) -> SiteConfig:
+        return load_config(self.config) if self.config else SiteConfig(root=self.root)
+
+    def build(self, **options: object) -> BuildResult:
+        """Build in-process (fast; raises BuildFailed on input errors). Options: BuildOptions fields."""
+        settings: dict[str, object] = {"cache": False, "jobs": 1, **options}
+        return build(
+            self.load_config(),
+            BuildOptions(content_dir=self.content, output_dir=self.output, templates_dir=TEMPLATES, **settings),
+        )
