@@ -64,7 +64,20 @@ def split(text: str, path: str) -> tuple[dict[str, Any], str, int]:
             problem = "YAML tags that build Python objects are not allowed (safe loading only)"
         raise BroadsheetError(f"invalid YAML in frontmatter: {problem}", path=path, line=line) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
-        raise BroadsheetError(f"invalid YAML in frontmatter: {exc}", path=path) from None
+        problem = str(exc)
+        if "integer string conversion" in problem:  # Python's guard against quadratic int parsing
+            problem = "a number has more than 4300 digits; put it in quotes to keep it as text"
+        raise BroadsheetError(f"invalid YAML in frontmatter: {problem}", path=path) from None
+    except (IndexError, KeyError, AttributeError):
+        # PyYAML's own constructors crash on some explicitly tagged values (`!!int` with no digits,
+        # `!!bool ''`, `!!timestamp x`); found by fuzz/fuzz_frontmatter.py. Point at the first tag.
+        offset = 1 if fm.startswith(("\n", "\r")) else 2
+        tagged = [i for i, text_line in enumerate(fm.splitlines()) if "!!" in text_line]
+        raise BroadsheetError(
+            "invalid YAML in frontmatter: a value does not fit its `!!` type tag",
+            path=path,
+            line=tagged[0] + offset if tagged else None,
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

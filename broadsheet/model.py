@@ -46,7 +46,7 @@ class Article:
     draft: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def day(self) -> date:
         return self.date.date()
 

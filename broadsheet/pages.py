@@ -58,14 +58,17 @@ def period_label(period: Period) -> str:
 
 
 def group_by_day(articles: Sequence[Article]) -> list[DayGroup]:
-    groups: list[DayGroup] = []
+    runs: list[list[Article]] = []
     for article in articles:
-        if groups and groups[-1].day == article.day:
-            groups[-1] = DayGroup(article.day, groups[-1].url, groups[-1].articles + (article,))
+        if runs and runs[-1][0].day == article.day:
+            runs[-1].append(article)
         else:
-            d = article.day
-            groups.append(DayGroup(d, f"{d.year:04d}/{d.month:02d}/{d.day:02d}/", (article,)))
-    return groups
+            runs.append([article])
+    return [DayGroup(run[0].day, _day_url(run[0].day), tuple(run)) for run in runs]
+
+
+def _day_url(d: date) -> str:
+    return f"{d.year:04d}/{d.month:02d}/{d.day:02d}/"
 
 
 def paginate(articles: Sequence[Article], base: str, size: int) -> Iterator[tuple[Pagination, Sequence[Article]]]:
@@ -181,5 +184,5 @@ def plan_pages(
         )
 
     yield Page("archive/", "archive.html", {"years": site.years, "months": site.months, "title": "Archive"})
-    yield Page("search/", "search.html", {"title": "Search"})  # reader (issue 8): runs Pagefind in the browser
+    yield Page("search/", "search.html", {"title": "Search"})  # reader (issue 8): search.js queries search/*.json
     yield Page("404.html", "404.html", {"title": "Page not found"})

@@ -74,7 +74,9 @@ def remove_first_tag(path: Path) -> None:
 CHANGES: dict[str, Callable[[Path], None]] = {
     "body": lambda root: edit(first_article(root), "\n---\n", "\n---\nA new first paragraph.\n\n"),
     "title": lambda root: edit(first_article(root), "title: Story", "title: Renamed story"),
-    "date moved to another day": lambda root: edit(first_article(root), "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20"),
+    "date moved to another day": lambda root: edit(
+        first_article(root), "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20"
+    ),
     "tag added": lambda root: edit(first_article(root), "tags: [", "tags: [Brand New Tag, "),
     "tag removed": lambda root: remove_first_tag(first_article(root)),
     "article deleted": lambda root: first_article(root).unlink(),

@@ -172,6 +172,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (!inScope(url) || url.pathname === `${scope.pathname}sw.js`) return;
+  // Event streams (the preview server's live reload) never end: not for a cache.
+  if ((request.headers.get("accept") || "").includes("text/event-stream") || url.pathname.includes("/__")) return;
   event.respondWith(request.mode === "navigate" ? navigate(event) : asset(event));
 });
 

@@ -48,7 +48,8 @@
   // one-character words dropped unless they are digits, at most MAX_TERM characters.
   const WORD = /[\p{L}\p{N}_]+/gu;
   function normalise(text) {
-    const folded = text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+    // Lower case again after NFKD: compatibility forms such as "𝐀" decompose to capitals.
+    const folded = text.toLowerCase().normalize("NFKD").toLowerCase().replace(/\p{M}/gu, "");
     const terms = [];
     for (const word of folded.match(WORD) || []) {
       const chars = Array.from(word);

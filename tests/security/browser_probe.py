@@ -13,10 +13,12 @@ Only ORIGIN is reachable; every other request is aborted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from urllib.parse import urlsplit
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,10 +88,8 @@ def probe(origin: str, paths: list[str]) -> dict[str, object]:
             for chip in page.query_selector_all(".filters button.chip")[:4]:
                 chip.click()
             if "search" in path:
-                try:
+                with contextlib.suppress(PlaywrightTimeout):  # no results is reported below, by count
                     page.wait_for_selector("#search-results li", timeout=5000)
-                except Exception:  # noqa: BLE001 - no results is a finding of its own, reported below
-                    pass
                 results.setdefault("search_results", {})[path] = page.eval_on_selector_all(  # type: ignore[union-attr]
                     "#search-results li", "els => els.length"
                 )

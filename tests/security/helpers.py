@@ -51,7 +51,9 @@ def broadsheet(
     )
 
 
-def build(project: Path, *extra: str, output: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def build(
+    project: Path, *extra: str, output: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     args = ["build", "--templates", str(TEMPLATES), "--quiet"]
     if output is not None:
         args += ["--output", str(output)]

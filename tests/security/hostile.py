@@ -77,7 +77,7 @@ def _body(i: int, texts: list[str], urls: list[str]) -> str:
     parts = list(texts)
     for n, url in enumerate(_in_body(u) for u in urls + texts):
         parts.append(
-            f"See [link {n}](<{_angle(url)}> \"t{n}\"), [bare {n}]({_bare(url)}), "
+            f'See [link {n}](<{_angle(url)}> "t{n}"), [bare {n}]({_bare(url)}), '
             f"![image {n}](<{_angle(url)}>) and <{_bare(url)}>."
         )
         parts.append(f"A [reference][r{i}x{n}] link.\n\n[r{i}x{n}]: <{_angle(url)}> '{_angle(url)}'")

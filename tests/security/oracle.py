@@ -154,14 +154,14 @@ def _judge_tree(root: object, verdict: Verdict, *, scripts_allowed: bool, where:
         if local == "meta" and "http-equiv" in attrs:
             verdict.add(f"{label}: meta http-equiv {attrs!r}")
         if local == "form" and not (
-            scripts_allowed
-            and _own_path(attrs.get("action", ""), base)
-            and attrs.get("method", "get").lower() == "get"
+            scripts_allowed and _own_path(attrs.get("action", ""), base) and attrs.get("method", "get").lower() == "get"
         ):
             verdict.add(f"{label}: form {attrs!r}")
         if local == "input" and (not scripts_allowed or attrs.get("type", "text").lower() not in ("search", "text")):
             verdict.add(f"{label}: input {attrs!r}")
-        if local == "button" and (not scripts_allowed or attrs.get("type", "submit").lower() not in ("submit", "button")):
+        if local == "button" and (
+            not scripts_allowed or attrs.get("type", "submit").lower() not in ("submit", "button")
+        ):
             verdict.add(f"{label}: button {attrs!r}")
         if local == "link" and set(attrs.get("rel", "").lower().split()) - LINK_RELS:
             verdict.add(f"{label}: link rel={attrs.get('rel')!r}")
@@ -190,9 +190,7 @@ def _parse(data: bytes | str) -> object:
 
 def _reparse(root: object) -> object:
     walker = html5lib.getTreeWalker("etree")
-    text = html5lib.serializer.HTMLSerializer(omit_optional_tags=False, quote_attr_values="always").render(
-        walker(root)
-    )
+    text = html5lib.serializer.HTMLSerializer(omit_optional_tags=False, quote_attr_values="always").render(walker(root))
     return _parse(text)
 
 

@@ -8,6 +8,7 @@ reference build, and servable over HTTP. The builds after a kill must recover on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
@@ -111,7 +112,9 @@ def verify(project: Project, folder: Path) -> str:
     manifest = read_manifest(folder)
     assert manifest, f"{folder}: no readable manifest"
     on_disk = _files(folder) - {MANIFEST}
-    assert on_disk == set(manifest), f"extra {sorted(on_disk - set(manifest))[:5]}, missing {sorted(set(manifest) - on_disk)[:5]}"
+    assert on_disk == set(manifest), (
+        f"extra {sorted(on_disk - set(manifest))[:5]}, missing {sorted(set(manifest) - on_disk)[:5]}"
+    )
     corrupt = [rel for rel, digest in manifest.items() if _digest((folder / rel).read_bytes()) != digest]
     assert not corrupt, f"files differing from the manifest: {corrupt[:5]}"
     versions = [v for v, ref in project.refs.items() if ref == manifest]  # type: ignore[attr-defined]
@@ -144,23 +147,30 @@ def assert_servable(folder: Path) -> None:
 def _kill_group(process: subprocess.Popen[str]) -> bool:
     """SIGKILL the build and its workers; True if it was still running."""
     running = process.poll() is None
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it had finished, workers and all
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate(timeout=60)
     return running
 
 
+def _spare_state(project: Project) -> tuple[int, int, bool] | None:
+    spare = project.site.with_name(f".{project.site.name}.spare")
+    try:
+        st = spare.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, (spare / MANIFEST).exists())
+
+
 def _wait_until_writing(project: Project, process: subprocess.Popen[str], limit: float) -> None:
-    """Until the build starts replacing files: the spare loses its manifest, or a staging tree appears."""
-    spare_manifest = project.site.with_name(f".{project.site.name}.spare") / MANIFEST
-    had = spare_manifest.exists()
+    """Until the build starts on the output side: the spare tree beside site/ is created, replaced,
+    or loses its manifest (write_site does one of these first)."""
+    before = _spare_state(project)
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and process.poll() is None:
-        if (had and not spare_manifest.exists()) or any(project.root.glob(f".{project.site.name}-new-*")):
+        if _spare_state(project) != before:
             return
-        time.sleep(0.005)
+        time.sleep(0.002)
 
 
 def test_sigkill_at_random_moments_leaves_a_whole_site(project: Project) -> None:
@@ -170,6 +180,7 @@ def test_sigkill_at_random_moments_leaves_a_whole_site(project: Project) -> None
     state = verify(project, project.site)
     slowest = max(project.seconds.values())  # type: ignore[attr-defined]
     interrupted = 0
+    log = []
     for run in range(6):
         target = "b" if state == "a" else "a"
         process = project.start(target, project.site)
@@ -178,10 +189,12 @@ def test_sigkill_at_random_moments_leaves_a_whole_site(project: Project) -> None
             time.sleep(rng.uniform(0, 0.25))
         else:
             time.sleep(rng.uniform(0.05, slowest))
-        interrupted += _kill_group(process)
+        alive = _kill_group(process)
+        interrupted += alive
         state = verify(project, project.site)  # old or new, never a mix
+        log.append(f"run {run}: {'killed mid-build' if alive else 'already done'}, site is version {state}")
         assert_servable(project.site)
-    assert interrupted >= 3, "the kills mostly came too late to interrupt anything"
+    assert interrupted >= 3, "the kills mostly came too late to interrupt anything:\n" + "\n".join(log)
     # The next build recovers by itself: no manual cleanup, the right version, no leftovers.
     target = "b" if state == "a" else "a"
     project.build(target, project.site)

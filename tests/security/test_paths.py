@@ -67,7 +67,9 @@ def test_slugify_gives_one_safe_segment(text: str) -> None:
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.one_of(st.text(), st.lists(st.sampled_from(["..", ".", "", "a", "/", "\\", "\x00", "index.html"])).map("/".join)))
+@given(
+    st.one_of(st.text(), st.lists(st.sampled_from(["..", ".", "", "a", "/", "\\", "\x00", "index.html"])).map("/".join))
+)
 @example(".")
 @example("./")
 @example("a/..")
@@ -159,8 +161,14 @@ def test_hostile_names_build_only_inside_the_output_folder(tmp_path: Path) -> No
         write_article(
             content,
             f"2024/a{i}.md",
-            {"title": f"Trap {i}", "date": f"2024-02-{1 + i % 28:02d}", "slug": name, "tags": [name, f"t{i}"],
-             "authors": [name], "source": name},  # fmt: skip
+            {
+                "title": f"Trap {i}",
+                "date": f"2024-02-{1 + i % 28:02d}",
+                "slug": name,
+                "tags": [name, f"t{i}"],
+                "authors": [name],
+                "source": name,
+            },  # fmt: skip
         )
     # File names that are hostile themselves (the slug then comes from the name).
     for i, stem in enumerate(["con", "..\u2215..\u2215x", "\uff0e\uff0e", "a b", "x" * 200, "-", "\u202eevil"]):
