@@ -38,8 +38,8 @@ class _Facts(Protocol):
 def normalise(text: str) -> list[str]:
     """Search terms of `text`: lower-cased, accents removed, split on anything not a letter or digit.
     The browser script applies the same rules to the query (`search.js`)."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
     return [w[:MAX_TERM] for w in _WORD.findall(folded) if len(w) > 1 or w.isdigit()]
 
 

@@ -88,7 +88,12 @@ def watched(context):  # noqa: ANN001, ANN201
     problems = Problems()
     page.on("console", lambda m: m.type == "error" and problems.items.append(f"console: {m.text} ({m.location})"))
     page.on("pageerror", lambda e: problems.items.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.items.append(f"failed: {r.url} ({r.failure})"))
+    # ERR_ABORTED is the browser cancelling a request the reader navigated away from (a lazy image
+    # still loading), not a failure of the site.
+    page.on(
+        "requestfailed",
+        lambda r: "ERR_ABORTED" not in (r.failure or "") and problems.items.append(f"failed: {r.url} ({r.failure})"),
+    )
     page.on("response", lambda r: r.status >= 400 and problems.items.append(f"HTTP {r.status}: {r.url}"))
     return page, problems
 
