@@ -14,23 +14,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from broadsheet.cache import CACHE_DIR, BuildCache, code_fingerprint
+from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.executors import chunked, default_jobs, fork_pool, open_executor
-from broadsheet.feeds import FeedSpec, atom_feed, feed_specs, sitemap
+from broadsheet.executors import default_jobs
+from broadsheet.feeds import feed_specs, sitemap
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
-from broadsheet.load import SourceFile, build_site, decode_article, read_source, scan
-from broadsheet.markdown import render_markdown
-from broadsheet.model import Article, Site
-from broadsheet.pages import Page, related
-from broadsheet.render import Facts, Output, Renderer, make_environment, static_outputs
-from broadsheet.search_index import article_terms, search_files
+from broadsheet.load import SourceFile, build_site, scan
+from broadsheet.model import Site
+from broadsheet.parse_stage import load_content
+from broadsheet.render import Output, Renderer, make_environment, static_outputs
+from broadsheet.render_stage import CachedRelated, Job, RenderPlan, render_changed
+from broadsheet.search_index import search_files
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
@@ -46,8 +44,6 @@ from broadsheet.write import (
 )
 
 Progress = Callable[[str, int, int], None]
-_PARSE_CHUNK = 64
-_RENDER_CHUNK = 128
 
 
 @dataclass(frozen=True)
@@ -76,159 +72,6 @@ class BuildResult:
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
-
-
-# --- parse stage: plain functions over plain data, so any executor (even a remote one) can run them ----
-def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple[str, Any, Any]]:
-    """Decode, parse and render a batch of files: (rel, (Article, Facts, html) | None, error | None)."""
-    tz = ZoneInfo(timezone)
-    results: list[tuple[str, Any, Any]] = []
-    for rel, data in items:
-        try:
-            article = decode_article(rel, data, tz)
-            rendered = render_markdown(article.body)
-        except BroadsheetError as exc:
-            results.append((rel, None, exc))
-            continue
-        facts = Facts(rendered.words, rendered.first_paragraph, article_terms(article, rendered.text))
-        results.append((rel, (replace(article, body=""), facts, rendered.html), None))
-    return results
-
-
-class HtmlStore:
-    """Article body HTML: this build's fresh renders in memory, the rest read from the cache on demand.
-
-    Opens its own database connection in each process (SQLite connections must not cross a fork)."""
-
-    def __init__(self, fresh: dict[str, str], cache_path: Path | None) -> None:
-        self.fresh = fresh
-        self.cache_path = cache_path
-        self._db: Any = None
-        self._pid = 0
-
-    def __call__(self, article: Article) -> str:
-        html = self.fresh.get(article.digest)
-        if html is not None:
-            return html
-        import os
-        import sqlite3
-
-        if self._db is None or self._pid != os.getpid():
-            self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
-            self._pid = os.getpid()
-        row = self._db.execute("SELECT rendered FROM markdown WHERE digest=?", (article.digest,)).fetchone()
-        if row is None:
-            raise BroadsheetError(
-                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path
-            )
-        return row[0]
-
-
-def load_content(
-    markdown: list[SourceFile],
-    tz: ZoneInfo,
-    cache: BuildCache | None,
-    executor_spec: str | None,
-    jobs: int,
-    progress: Progress,
-) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], int]:
-    """Every article (from the cache when its file is untouched), its facts, fresh HTML, errors."""
-    known = cache.articles() if cache else {}
-    articles: list[Article] = []
-    facts: dict[str, Facts] = {}
-    todo: list[tuple[str, bytes]] = []
-    stats: dict[str, tuple[int, int]] = {}
-    errors: list[BroadsheetError] = []
-    for source in markdown:
-        stats[source.rel] = (source.size, source.mtime_ns)
-        hit = known.get(source.rel)
-        if hit and (hit[0], hit[1]) == stats[source.rel]:
-            article, fact = hit[2]
-            articles.append(article)
-            facts[article.path] = fact
-            continue
-        try:
-            todo.append((source.rel, read_source(source)))
-        except BroadsheetError as exc:
-            errors.append(exc)
-        except OSError as exc:
-            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
-
-    fresh_html: dict[str, str] = {}
-    fresh: list[tuple[str, int, int, tuple[Article, Facts]]] = []
-    done = 0
-    progress("parse", 0, len(todo))
-    with open_executor(executor_spec if len(todo) > _PARSE_CHUNK else "inline", jobs) as executor:
-        futures = [executor.submit(parse_files, chunk, tz.key) for chunk in chunked(todo, _PARSE_CHUNK)]
-        for future in futures:
-            for rel, parsed, error in future.result():
-                done += 1
-                if error is not None:
-                    errors.append(error)
-                    continue
-                article, fact, html = parsed
-                articles.append(article)
-                facts[article.path] = fact
-                fresh_html[article.digest] = html
-                fresh.append((rel, *stats[rel], (article, fact)))
-            progress("parse", done, len(todo))
-    if cache:
-        cache.store_articles(fresh, keep=set(stats))
-        cache.store_rendered(fresh_html.items())
-        cache.prune_rendered({a.digest for a in articles})
-    return articles, facts, fresh_html, errors, len(todo)
-
-
-# --- render stage: forked workers inherit the renderer and the plan, and get page numbers ------------
-_Job = tuple[str, int]  # ("page" | "feed", index)
-
-
-class _RenderPlan:
-    def __init__(self, renderer: Renderer, pages: list[Page], feeds: list[FeedSpec]) -> None:
-        self.renderer = renderer
-        self.pages = pages
-        self.feeds = feeds
-
-    def run(self, jobs: Sequence[_Job]) -> list[tuple[str, bytes]]:
-        out: list[tuple[str, bytes]] = []
-        for kind, index in jobs:
-            if kind == "page":
-                result = self.renderer.render_page(self.pages[index])
-                out.append((result.path, result.data or b""))
-            else:
-                spec = self.feeds[index]
-                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec)))
-        return out
-
-
-_worker_plan: _RenderPlan | None = None
-
-
-def _init_worker(plan: _RenderPlan) -> None:
-    global _worker_plan  # one plan per worker process, set once when the worker starts
-    _worker_plan = plan
-
-
-def _run_in_worker(jobs: Sequence[_Job]) -> list[tuple[str, bytes]]:
-    assert _worker_plan is not None
-    return _worker_plan.run(jobs)
-
-
-def render_changed(
-    plan: _RenderPlan, jobs: list[_Job], workers: int, progress: Progress
-) -> Iterator[tuple[str, bytes]]:
-    if not jobs:
-        return
-    progress("render", 0, len(jobs))
-    if workers <= 1 or len(jobs) < 2 * _RENDER_CHUNK:
-        for done, batch in enumerate(chunked(jobs, _RENDER_CHUNK), 1):
-            yield from plan.run(batch)
-            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
-        return
-    with fork_pool(workers, _init_worker, (plan,)) as pool:
-        for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
-            yield from batch
-            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
 
 
 def cache_path_for(config: SiteConfig, content_dir: Path, output_dir: Path) -> Path:
@@ -272,7 +115,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 failed = sorted(errors, key=lambda e: (e.path or "", e.line or 0))
                 record_failed_build(output_dir, [str(e) for e in failed])  # so publish refuses the old pages
                 raise BuildFailed(failed)
-            html_of = HtmlStore(fresh_html, cache_file)
+            html_of = CachedHtml(fresh_html, cache_file)
             renderer = Renderer(site, config, env, facts, html_of)
             extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
             try:
@@ -357,7 +200,7 @@ def _render_and_write(
 
     kept: list[Output] = []
     keys: dict[str, str] = {}
-    todo: list[_Job] = []
+    todo: list[Job] = []
     candidates = [("page", i, output_path(p.url), p.template, p.context) for i, p in enumerate(pages)]
     candidates += [("feed", i, f.url, "atom", {"title": f.title, "articles": f.articles}) for i, f in enumerate(feeds)]
     for kind, index, path, template, context in candidates:
@@ -368,7 +211,7 @@ def _render_and_write(
             kept.append(Output(path, keep=old[1]))
         else:
             todo.append((kind, index))
-    plan = _RenderPlan(renderer, pages, feeds)
+    plan = RenderPlan(renderer, pages, feeds)
     html_urls = [p.url for p in pages if p.url != "404.html"]
 
     def stream() -> Iterator[Output]:
@@ -407,36 +250,3 @@ def with_headers(outputs: Iterable[Output]) -> Iterator[Output]:
         yield item
     if HEADERS_FILE not in seen:
         yield Output(HEADERS_FILE, headers_file(seen, immutable))
-
-
-class CachedRelated:
-    """Related stories, remembered between builds. An article's answer depends only on the members
-    of its tags, so it is reused while the fingerprints of those tags are unchanged."""
-
-    def __init__(
-        self,
-        site: Site,
-        count: int,
-        tag_slugs: dict[str, tuple[str, ...]],
-        fingerprints: Fingerprinter,
-        known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
-    ) -> None:
-        self.count = count
-        self.tag_slugs = tag_slugs
-        self.fingerprints = fingerprints
-        self.tags = {t.slug: t for t in site.tags}
-        self.by_path = {a.path: a for a in site.articles}
-        self.known = known or {}
-        self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
-
-    def __call__(self, article: Article) -> list[Article]:
-        slugs = self.tag_slugs[article.path]
-        parts = [str(self.count).encode()] + [self.fingerprints.group(self.tags[s]) for s in slugs]
-        key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
-        hit = self.known.get(article.path)
-        if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):
-            found = [self.by_path[p] for p in hit[1]]
-        else:
-            found = related(article, self.tags, self.count, slugs)
-        self.answers[article.path] = (key, tuple(a.path for a in found))
-        return found

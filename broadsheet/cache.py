@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import pickle
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -21,11 +22,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from broadsheet.errors import BroadsheetError
+from broadsheet.model import Article
+
 SCHEMA = 1
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
-    "builder", "cache", "config", "deps", "feeds", "frontmatter", "load", "markdown", "model", "pages", "render",
-    "search_index", "urls", "write",
+    "assets", "builder", "cache", "config", "deps", "feeds", "frontmatter", "hosting", "load", "markdown", "model",
+    "pages", "parse_stage", "render", "render_stage", "search_index", "urls", "webapp", "write",
 )  # fmt: skip
 
 
@@ -136,3 +140,29 @@ class BuildCache:
 
 def _has_meta(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None
+
+
+class CachedHtml:
+    """Article body HTML: this build's fresh renders in memory, the rest read from the cache on demand.
+
+    Opens its own database connection in each process (SQLite connections must not cross a fork)."""
+
+    def __init__(self, fresh: dict[str, str], cache_path: Path | None) -> None:
+        self.fresh = fresh
+        self.cache_path = cache_path
+        self._db: Any = None
+        self._pid = 0
+
+    def __call__(self, article: Article) -> str:
+        html = self.fresh.get(article.digest)
+        if html is not None:
+            return html
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
+            self._pid = os.getpid()
+        row = self._db.execute("SELECT rendered FROM markdown WHERE digest=?", (article.digest,)).fetchone()
+        if row is None:
+            raise BroadsheetError(
+                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path
+            )
+        return row[0]

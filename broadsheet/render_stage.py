@@ -1,0 +1,102 @@
+"""The render stage: pages whose fingerprint changed are rendered, in forked worker processes.
+
+Workers are forked after the site is planned, so they inherit the renderer and the page list and
+receive only page numbers; each returns (path, bytes) batches in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+
+from broadsheet.deps import Fingerprinter
+from broadsheet.executors import chunked, fork_pool
+from broadsheet.feeds import FeedSpec, atom_feed
+from broadsheet.model import Article, Site
+from broadsheet.pages import Page, related
+from broadsheet.render import Renderer
+
+Progress = Callable[[str, int, int], None]
+_RENDER_CHUNK = 128
+
+
+Job = tuple[str, int]  # ("page" | "feed", index)
+
+
+class RenderPlan:
+    def __init__(self, renderer: Renderer, pages: list[Page], feeds: list[FeedSpec]) -> None:
+        self.renderer = renderer
+        self.pages = pages
+        self.feeds = feeds
+
+    def run(self, jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        for kind, index in jobs:
+            if kind == "page":
+                result = self.renderer.render_page(self.pages[index])
+                out.append((result.path, result.data or b""))
+            else:
+                spec = self.feeds[index]
+                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec)))
+        return out
+
+
+_worker_plan: RenderPlan | None = None
+
+
+def _init_worker(plan: RenderPlan) -> None:
+    global _worker_plan  # one plan per worker process, set once when the worker starts
+    _worker_plan = plan
+
+
+def _run_in_worker(jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
+    assert _worker_plan is not None
+    return _worker_plan.run(jobs)
+
+
+def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[tuple[str, bytes]]:
+    if not jobs:
+        return
+    progress("render", 0, len(jobs))
+    if workers <= 1 or len(jobs) < 2 * _RENDER_CHUNK:
+        for done, batch in enumerate(chunked(jobs, _RENDER_CHUNK), 1):
+            yield from plan.run(batch)
+            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+        return
+    with fork_pool(workers, _init_worker, (plan,)) as pool:
+        for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
+            yield from batch
+            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+
+
+class CachedRelated:
+    """Related stories, remembered between builds. An article's answer depends only on the members
+    of its tags, so it is reused while the fingerprints of those tags are unchanged."""
+
+    def __init__(
+        self,
+        site: Site,
+        count: int,
+        tag_slugs: dict[str, tuple[str, ...]],
+        fingerprints: Fingerprinter,
+        known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
+    ) -> None:
+        self.count = count
+        self.tag_slugs = tag_slugs
+        self.fingerprints = fingerprints
+        self.tags = {t.slug: t for t in site.tags}
+        self.by_path = {a.path: a for a in site.articles}
+        self.known = known or {}
+        self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+
+    def __call__(self, article: Article) -> list[Article]:
+        slugs = self.tag_slugs[article.path]
+        parts = [str(self.count).encode()] + [self.fingerprints.group(self.tags[s]) for s in slugs]
+        key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
+        hit = self.known.get(article.path)
+        if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):
+            found = [self.by_path[p] for p in hit[1]]
+        else:
+            found = related(article, self.tags, self.count, slugs)
+        self.answers[article.path] = (key, tuple(a.path for a in found))
+        return found
