@@ -13,7 +13,7 @@ from broadsheet.deps import Fingerprinter
 from broadsheet.executors import chunked, fork_pool
 from broadsheet.feeds import FeedSpec, atom_feed
 from broadsheet.model import Article, Site
-from broadsheet.pages import Page, related
+from broadsheet.pages import Page, RelatedIndex
 from broadsheet.render import Renderer
 
 Progress = Callable[[str, int, int], None]
@@ -81,11 +81,13 @@ class CachedRelated:
         fingerprints: Fingerprinter,
         known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
     ) -> None:
+        self.site = site
         self.count = count
         self.tag_slugs = tag_slugs
         self.fingerprints = fingerprints
         self.tags = {t.slug: t for t in site.tags}
         self.by_path = {a.path: a for a in site.articles}
+        self.index: RelatedIndex | None = None  # built on the first cache miss
         self.known = known or {}
         self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
@@ -97,6 +99,8 @@ class CachedRelated:
         if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):
             found = [self.by_path[p] for p in hit[1]]
         else:
-            found = related(article, self.tags, self.count, slugs)
+            if self.index is None:
+                self.index = RelatedIndex(self.site)
+            found = self.index(article, slugs, self.count)
         self.answers[article.path] = (key, tuple(a.path for a in found))
         return found

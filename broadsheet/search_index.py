@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Protocol
 
 from broadsheet.model import Article, Site
@@ -35,11 +36,16 @@ class _Facts(Protocol):
     terms: str
 
 
+@lru_cache(maxsize=1)
+def _marks() -> dict[int, None]:
+    """Translation table deleting combining marks (Unicode category M, as \\p{M} in search.js)."""
+    return {cp: None for cp in range(0x300, 0x20000) if unicodedata.category(chr(cp)).startswith("M")}
+
+
 def normalise(text: str) -> list[str]:
     """Search terms of `text`: lower-cased, accents removed, split on anything not a letter or digit.
     The browser script applies the same rules to the query (`search.js`)."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).translate(_marks()).lower()
     return [w[:MAX_TERM] for w in _WORD.findall(folded) if len(w) > 1 or w.isdigit()]
 
 

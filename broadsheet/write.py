@@ -81,9 +81,12 @@ def _foreign_files(output: Path) -> list[str]:
     """Files (and links) in our output folder that its manifest does not list: someone else's."""
     ours = read_manifest(output)
     found = []
-    for folder, dirs, files in os.walk(output):
+    root = str(output)
+    for folder, dirs, files in os.walk(root):
+        prefix = folder[len(root) + 1 :].replace(os.sep, "/")
+        prefix += "/" if prefix else ""
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            rel = os.path.relpath(os.path.join(folder, name), output).replace(os.sep, "/")
+            rel = prefix + name
             if rel not in ours and not rel.startswith(MANIFEST):  # MANIFEST.<pid>.tmp: ours, mid-update
                 found.append(rel)
     return sorted(found)
