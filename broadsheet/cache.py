@@ -85,6 +85,11 @@ class BuildCache:
         self.db.execute("BEGIN")
         return self
 
+    def checkpoint(self) -> None:
+        """Commit what is stored so far (content-addressed results are valid whatever happens next)."""
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN")
+
     def __exit__(self, kind: object, value: object, tb: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
         self.db.close()
@@ -113,11 +118,13 @@ class BuildCache:
         rows = self.db.execute("SELECT path, size, mtime, article FROM files")
         return {path: (size, mtime, pickle.loads(blob)) for path, size, mtime, blob in rows}
 
-    def store_articles(self, entries: Iterable[tuple[str, int, int, Any]], keep: set[str]) -> None:
+    def store_articles(self, entries: Iterable[tuple[str, int, int, Any]]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
             ((p, s, m, pickle.dumps(a, pickle.HIGHEST_PROTOCOL)) for p, s, m, a in entries),
         )
+
+    def forget_articles_except(self, keep: set[str]) -> None:
         gone = [(p,) for (p,) in self.db.execute("SELECT path FROM files") if p not in keep]
         self.db.executemany("DELETE FROM files WHERE path=?", gone)
 

@@ -7,7 +7,9 @@ functions over plain data, so any executor can run them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,48 +51,72 @@ def load_content(
     jobs: int,
     progress: Progress,
 ) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], int]:
-    """Every article (from the cache when its file is untouched), its facts, fresh HTML, errors."""
+    """Every article (from the cache when its file is untouched), its facts, errors, and the body HTML
+    rendered now: in the cache (committed, for the render stage to read) or, without one, in memory.
+
+    Files are read batch by batch with a few batches in flight, so memory does not grow with the site."""
     known = cache.articles() if cache else {}
     articles: list[Article] = []
     facts: dict[str, Facts] = {}
-    todo: list[tuple[str, bytes]] = []
-    stats: dict[str, tuple[int, int]] = {}
+    pending: list[SourceFile] = []
     errors: list[BroadsheetError] = []
     for source in markdown:
-        stats[source.rel] = (source.size, source.mtime_ns)
         hit = known.get(source.rel)
-        if hit and (hit[0], hit[1]) == stats[source.rel]:
+        if hit and (hit[0], hit[1]) == (source.size, source.mtime_ns):
             article, fact = hit[2]
             articles.append(article)
             facts[article.path] = fact
-            continue
-        try:
-            todo.append((source.rel, read_source(source)))
-        except BroadsheetError as exc:
-            errors.append(exc)
-        except OSError as exc:
-            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
+        else:
+            pending.append(source)
 
     fresh_html: dict[str, str] = {}
-    fresh: list[tuple[str, int, int, tuple[Article, Facts]]] = []
+    stats = {source.rel: (source.size, source.mtime_ns) for source in pending}
     done = 0
-    progress("parse", 0, len(todo))
-    with open_executor(executor_spec if len(todo) > _PARSE_CHUNK else "inline", jobs) as executor:
-        futures = [executor.submit(parse_files, chunk, tz.key) for chunk in chunked(todo, _PARSE_CHUNK)]
-        for future in futures:
-            for rel, parsed, error in future.result():
-                done += 1
-                if error is not None:
-                    errors.append(error)
-                    continue
-                article, fact, html = parsed
-                articles.append(article)
-                facts[article.path] = fact
-                fresh_html[article.digest] = html
-                fresh.append((rel, *stats[rel], (article, fact)))
-            progress("parse", done, len(todo))
+
+    def batches() -> Iterator[list[tuple[str, bytes]]]:
+        for chunk in chunked(pending, _PARSE_CHUNK):
+            items = []
+            for source in chunk:
+                try:
+                    items.append((source.rel, read_source(source)))
+                except BroadsheetError as exc:
+                    errors.append(exc)
+                except OSError as exc:
+                    errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
+            yield items
+
+    def collect(results: list[tuple[str, Any, Any]]) -> None:
+        nonlocal done
+        parsed_now: list[tuple[str, int, int, tuple[Article, Facts]]] = []
+        html_now: list[tuple[str, str]] = []
+        for rel, parsed, error in results:
+            done += 1
+            if error is not None:
+                errors.append(error)
+                continue
+            article, fact, html = parsed
+            articles.append(article)
+            facts[article.path] = fact
+            parsed_now.append((rel, *stats[rel], (article, fact)))
+            html_now.append((article.digest, html))
+        if cache:
+            cache.store_articles(parsed_now)
+            cache.store_rendered(html_now)
+        else:
+            fresh_html.update(html_now)
+        progress("parse", done, len(pending))
+
+    progress("parse", 0, len(pending))
+    with open_executor(executor_spec if len(pending) > _PARSE_CHUNK else "inline", jobs) as executor:
+        in_flight: deque[Future] = deque()
+        for items in batches():
+            in_flight.append(executor.submit(parse_files, items, tz.key))
+            if len(in_flight) > 2 * jobs:
+                collect(in_flight.popleft().result())
+        while in_flight:
+            collect(in_flight.popleft().result())
     if cache:
-        cache.store_articles(fresh, keep=set(stats))
-        cache.store_rendered(fresh_html.items())
+        cache.forget_articles_except({source.rel for source in markdown})
         cache.prune_rendered({a.digest for a in articles})
-    return articles, facts, fresh_html, errors, len(todo)
+        cache.checkpoint()  # the render stage reads body HTML through its own connections
+    return articles, facts, fresh_html, errors, len(pending)

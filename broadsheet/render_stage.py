@@ -6,6 +6,7 @@ receive only page numbers; each returns (path, bytes) batches in order.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
@@ -63,10 +64,17 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
             yield from plan.run(batch)
             progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
         return
-    with fork_pool(workers, _init_worker, (plan,)) as pool:
-        for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
-            yield from batch
-            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+    # Frozen objects are left alone by the garbage collector, so forked workers share their memory
+    # pages with this process instead of copying them.
+    gc.collect()
+    gc.freeze()
+    try:
+        with fork_pool(workers, _init_worker, (plan,)) as pool:
+            for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
+                yield from batch
+                progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+    finally:
+        gc.unfreeze()
 
 
 class CachedRelated:
