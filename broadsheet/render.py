@@ -7,7 +7,7 @@ passed as data, never compiled as a template, and Jinja autoescaping is on for H
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url, summarise
 from broadsheet.model import Article, Site
-from broadsheet.pages import Page, RelatedFinder, day_label, period_label, plan_pages
+from broadsheet.pages import DayGroup, Page, RelatedFinder, day_label, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
 
 WORDS_PER_MINUTE = 230
@@ -122,6 +122,7 @@ class Renderer:
             iso=self.iso,
             asset=self.asset,
             item_html=self.item_html,
+            list_facets=self.list_facets,
         )
 
     # --- helpers templates call -------------------------------------------------------------
@@ -141,6 +142,23 @@ class Renderer:
         if name not in paths:
             raise TemplateRuntimeError(f"asset({name!r}): no such file in templates/static ({', '.join(paths)})")
         return self.config.base_path + paths[name]
+
+    def list_facets(self, groups: Iterable[DayGroup]) -> dict[str, list[tuple[str, str, int]]]:
+        """Tags and sources of the articles on a list page as (href, name, count), most common first
+        (ties by href): the front page's filter chips."""
+        counts: dict[str, dict[str, list]] = {"tag": {}, "source": {}}
+        for group in groups:
+            for article in group.articles:
+                found = [("tag", href, name) for name, href in self.tag_links(article)]
+                if article.source:
+                    found.append(("source", f"sources/{slugify(article.source, fallback='source')}/", article.source))
+                for kind, href, name in found:
+                    entry = counts[kind].setdefault(href, [name, 0])
+                    entry[0], entry[1] = name, entry[1] + 1
+        return {
+            kind: [(href, name, n) for href, (name, n) in sorted(entries.items(), key=lambda kv: (-kv[1][1], kv[0]))]
+            for kind, entries in counts.items()
+        }
 
     def body(self, article: Article) -> Markup:
         return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown

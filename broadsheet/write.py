@@ -190,16 +190,20 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
         if have.get(item.path) == digest:
             continue  # the spare already has these bytes
         target = spare / item.path
+        is_new = item.path not in have
         parent = item.path.rpartition("/")[0]
-        if item.path not in have and parent not in made_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        if is_new and parent not in made_dirs:
+            os.makedirs(spare / parent, exist_ok=True)
             made_dirs.add(parent)
         if live.get(item.path) == digest and _link_over(output / item.path, target):
             linked += 1
             continue
         if data is None:
             raise MissingOutput(item.path)
-        _write_over(target, data)
+        if is_new:
+            _write_new(target, data)
+        else:
+            _write_over(target, data)
         written += 1
     stale = sorted(set(have) - set(digests), reverse=True)
     for path in stale:
@@ -217,6 +221,15 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """A file the spare did not have: written directly (nothing can share it yet)."""
+    try:
+        with open(target, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:  # a leftover the manifest did not know about
+        _write_over(target, data)
 
 
 def _write_over(target: Path, data: bytes) -> None:
