@@ -66,6 +66,12 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
             "refusing to replace it — choose another --output or empty it yourself",
             path=str(output),
         )
+    return output
+
+
+def refuse_foreign_files(output: Path) -> None:
+    """A swap replaces the whole output folder: refuse it while someone else's files are in there.
+    (Checked only when a swap is about to happen: walking a large site costs more than a no-op build.)"""
     foreign = _foreign_files(output) if output.is_dir() else []
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
@@ -74,7 +80,6 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
             "folder, so move them out first (files in content/ are published with the site)",
             path=str(output),
         )
-    return output
 
 
 def _foreign_files(output: Path) -> list[str]:
@@ -219,6 +224,7 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     unchanged = len(digests) - changed
     if output.is_dir() and changed == 0 and removed == 0 and read_build_errors(output) == list(errors):
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
+    refuse_foreign_files(output)
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
 
