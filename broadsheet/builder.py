@@ -28,7 +28,7 @@ from broadsheet.model import Site
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Renderer, make_environment, static_outputs
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan, render_changed
-from broadsheet.search_index import search_files
+from broadsheet.search_index import search_files, search_fingerprint
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
@@ -224,8 +224,24 @@ def _render_and_write(
         yield from static_outputs(site, templates_dir, content_dir)
         # Reader (issue 8): web app files at the site root, and the search index.
         yield from webapp_outputs(config, templates_dir)
+        yield from search_outputs()
+
+    search_key = search_fingerprint(site, config.base_path)
+    known_search = cache.blob("search") if cache else None
+    search_paths: list[str] = []
+
+    def search_outputs() -> Iterator[Output]:
+        """The search index, kept as it is while no article changed (e.g. after a template edit)."""
+        if known_search and known_search[0] == search_key and all(
+            manifest.get(path) == digest for path, digest in known_search[1].items()
+        ):
+            for path, digest in known_search[1].items():
+                search_paths.append(path)
+                yield Output(path, keep=digest)
+            return
         summaries = {a.path: renderer.summary(a) for a in site.articles}
         for path, data in search_files(site, renderer.facts, summaries, base_path=config.base_path):
+            search_paths.append(path)
             yield Output(path, data)
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
@@ -236,6 +252,7 @@ def _render_and_write(
     if cache:
         cache.replace_pages([(path, key, stats.digests[path]) for path, key in keys.items()])
         cache.set_blob("related", finder.answers)
+        cache.set_blob("search", (search_key, {path: stats.digests[path] for path in search_paths}))
     return stats, len(todo)
 
 

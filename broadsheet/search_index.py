@@ -15,6 +15,7 @@ Layout under /search/:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -54,6 +55,14 @@ def article_terms(article: Article, body_text: str) -> str:
     (one string per article keeps the cache and memory small)."""
     parts = [article.title, body_text, " ".join(article.tags), " ".join(article.authors), article.source or ""]
     return " ".join(dict.fromkeys(normalise(" ".join(parts))))
+
+
+def search_fingerprint(site: Site, base_path: str) -> str:
+    """Everything the index is made of: each article's content digest and path, and the base path."""
+    digest = hashlib.blake2b(base_path.encode(), digest_size=16)
+    for article in site.articles:
+        digest.update(f"{article.digest}{article.path}\0".encode())
+    return digest.hexdigest()
 
 
 def shard_name(term: str) -> str:

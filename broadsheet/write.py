@@ -86,14 +86,16 @@ def _foreign_files(output: Path) -> list[str]:
     """Files (and links) in our output folder that its manifest does not list: someone else's."""
     ours = read_manifest(output)
     found = []
-    root = str(output)
-    for folder, dirs, files in os.walk(root):
-        prefix = folder[len(root) + 1 :].replace(os.sep, "/")
-        prefix += "/" if prefix else ""
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            rel = prefix + name
-            if rel not in ours and not rel.startswith(MANIFEST):  # MANIFEST.<pid>.tmp: ours, mid-update
-                found.append(rel)
+    pending = [(str(output), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, rel + "/"))
+                elif rel not in ours and not rel.startswith(MANIFEST):  # MANIFEST.<pid>.tmp: ours, mid-update
+                    found.append(rel)
     return sorted(found)
 
 
