@@ -49,10 +49,12 @@ def import_paths(
     *,
     date: datetime.date | None = None,
     tag_aliases: Mapping[str, str] | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Import every .txt file (directories are walked for *.txt); print one line per input:
-    wrote/skipped/refused with the reason; return the process exit code (0 ok, 1 if any input failed)."""
+    wrote/skipped/refused with the reason; return the process exit code (0 ok, 1 if any input failed).
+    `out` defaults to the standard output at call time (so a captured stdout is honoured)."""
+    out = out or sys.stdout
     content_dir = Path(content_dir)
     index = _ImportIndex(content_dir)
     failed = 0
@@ -153,7 +155,7 @@ def import_file(
     for n in range(1, 1000):
         target = folder / (f"{slug}.md" if n == 1 else f"{slug}-{n}.md")
         if not target.exists():
-            if _write_new(target, new_text):
+            if write_new(target, new_text):
                 index.by_hash[digest] = target
                 index.written.add(target)
                 return Outcome("wrote", source, str(target))
@@ -169,7 +171,7 @@ def import_file(
                 f"{target} was edited since it was imported; not overwriting it "
                 "(delete or rename that file to import this version)",
             )  # fmt: skip
-        _write_replace(target, new_text)
+        write_replace(target, new_text)
         index.by_hash[digest] = target
         index.written.add(target)
         return Outcome("updated", source, f"{target} (the source changed since the last import)")
@@ -190,7 +192,7 @@ def _temp_in(folder: Path, text: str) -> Path:
     return Path(name)
 
 
-def _write_new(target: Path, text: str) -> bool:
+def write_new(target: Path, text: str) -> bool:
     """Create `target` atomically; False (and nothing changed) if it already exists."""
     temp = _temp_in(target.parent, text)
     try:
@@ -208,7 +210,7 @@ def _write_new(target: Path, text: str) -> bool:
     return True
 
 
-def _write_replace(target: Path, text: str) -> None:
+def write_replace(target: Path, text: str) -> None:
     temp = _temp_in(target.parent, text)
     try:
         os.replace(temp, target)

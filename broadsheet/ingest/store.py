@@ -24,7 +24,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article, split
 from broadsheet.ingest.dedupe import DuplicateIndex
 from broadsheet.ingest.emit import DIGEST_KEY, edited_since_import
-from broadsheet.ingest.importer import _write_new, _write_replace
+from broadsheet.ingest.importer import write_new, write_replace
 from broadsheet.load import scan
 from broadsheet.urls import slugify
 
@@ -138,7 +138,7 @@ class ContentStore:
         if record.meta.get(ALSO_KEY):
             meta[ALSO_KEY] = record.meta[ALSO_KEY]
         meta = _ordered(meta)
-        _write_replace(record.path, document(meta, draft.body))
+        write_replace(record.path, document(meta, draft.body))
         self._load(record.path)
         return Saved("updated", record.path, "the source changed since the last import")
 
@@ -153,7 +153,7 @@ class ContentStore:
         meta = dict(canonical.meta)
         meta[ALSO_KEY] = [*also, entry]
         meta.pop(DIGEST_KEY, None)
-        _write_replace(canonical.path, document(meta, canonical.body))
+        write_replace(canonical.path, document(meta, canonical.body))
         self._load(canonical.path)
         return Saved("grouped", canonical.path, f"a copy of {canonical.path.name} ({score:.0%} alike)")
 
@@ -168,7 +168,7 @@ class ContentStore:
             target = folder / f"{slug}.md"
             if f"{when:%Y/%m/%d}/{slug}/" in self._urls or target.exists():
                 continue
-            if _write_new(target, document(_ordered(meta), draft.body)):
+            if write_new(target, document(_ordered(meta), draft.body)):
                 self._load(target)
                 return Saved("new", target)
         raise BroadsheetError(f"too many articles named {base!r}", path=str(folder))
