@@ -1,4 +1,5 @@
-"""content/ -> Site, in two phases: parse every file on its own, then build the indexes."""
+"""content/ -> Site: find the files, decode and parse each on its own (`parse_stage` runs that, cached
+and in parallel), then index them all."""
 
 from __future__ import annotations
 
@@ -122,28 +123,6 @@ def read_source(source: SourceFile) -> bytes:
     return data
 
 
-def read_article(source: SourceFile, tz: ZoneInfo) -> Article:
-    return decode_article(source.rel, read_source(source), tz)
-
-
-def load_articles(
-    sources: Iterable[SourceFile],
-    tz: ZoneInfo,
-    *,
-    reader: Callable[[SourceFile, ZoneInfo], Article] = read_article,
-) -> tuple[list[Article], list[BroadsheetError]]:
-    articles: list[Article] = []
-    errors: list[BroadsheetError] = []
-    for source in sources:
-        try:
-            articles.append(reader(source, tz))
-        except BroadsheetError as exc:
-            errors.append(exc)
-        except OSError as exc:
-            errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
-    return articles, errors
-
-
 def sort_key(article: Article) -> tuple:
     return (article.date, article.slug, article.path)
 
@@ -215,13 +194,3 @@ def _periods(articles: tuple[Article, ...], key_of: Callable[[Article], tuple]) 
             groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0), reverse=True
         )
     )
-
-
-def load_site(content_dir: Path, tz: ZoneInfo, *, drafts: bool = False) -> tuple[Site, list[BroadsheetError]]:
-    """Scan, parse and index content_dir. Returns the site and every input error found."""
-    if not content_dir.is_dir():
-        raise BroadsheetError("content folder not found", path=str(content_dir))
-    markdown, assets = scan(content_dir)
-    articles, errors = load_articles(markdown, tz)
-    site, index_errors = build_site(articles, drafts=drafts, assets=(a.rel for a in assets))
-    return site, errors + index_errors

@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,7 +221,3 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
         Path(name).unlink(missing_ok=True)
         raise
     return True
-
-
-def with_validators(state: FeedState, etag: str | None, last_modified: str | None) -> FeedState:
-    return replace(state, etag=etag, last_modified=last_modified)
