@@ -18,6 +18,28 @@ MAX_SLUG = 80
 MAX_SLUG_BYTES = 200
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
 _NOT_WORD = re.compile(r"[^\w]+")
+# Latin letters that Unicode does not decompose, and apostrophes (dropped, not turned into hyphens).
+_LATIN = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "'": "",
+        "’": "",
+        "ʼ": "",
+    }
+)
 _UNDERSCORES = re.compile(r"_+")
 
 
@@ -25,10 +47,11 @@ _UNDERSCORES = re.compile(r"_+")
 def slugify(text: str, *, fallback: str = "item") -> str:
     """A safe, readable URL segment for `text`; never empty, never `.`/`..`, never a reserved name.
 
-    Letters are folded to ASCII where Unicode allows (Köln -> koln); scripts with no ASCII
-    form (Greek, Cyrillic) keep their letters, lower-cased, so their slugs stay readable.
+    Letters are folded to ASCII where Unicode allows (Köln -> koln, Straße -> strasse); scripts with
+    no ASCII form (Greek, Cyrillic) keep their letters, lower-cased, so their slugs stay readable.
+    Apostrophes vanish rather than split a word (Tucson's -> tucsons).
     """
-    folded = unicodedata.normalize("NFKD", text)
+    folded = unicodedata.normalize("NFKD", text.translate(_LATIN))
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     folded = unicodedata.normalize("NFKC", folded).lower()
     slug = _NOT_WORD.sub("-", _UNDERSCORES.sub("-", folded)).strip("-")

@@ -118,7 +118,13 @@ def test_slug_key_overrides_the_file_name() -> None:
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("Köln Straße", "koln-straße"), ("Привет мир", "привет-мир"), ("a/../b", "a-b"), ("CON", "con-")],
+    [
+        ("Köln Straße", "koln-strasse"),
+        ("Tucson's budget", "tucsons-budget"),
+        ("Привет мир", "привет-мир"),
+        ("a/../b", "a-b"),
+        ("CON", "con-"),
+    ],
 )
 def test_slugify_keeps_one_safe_segment(text: str, slug: str) -> None:
     assert slugify(text) == slug
