@@ -78,10 +78,13 @@ def search_files(
 ) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every index file, in a stable order. `summaries`: article path -> summary."""
     docs = sorted(site.articles, key=lambda a: (a.date, a.slug, a.path))
-    shards: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    postings: dict[str, list[int]] = defaultdict(list)
     for number, article in enumerate(docs):
         for term in facts[article.path].terms.split():
-            shards[shard_name(term)][term].append(number)
+            postings[term].append(number)
+    shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for term, numbers in postings.items():  # each distinct term once, not once per article
+        shards[shard_name(term)][term] = numbers
     for start in range(0, len(docs), CHUNK):
         rows = [
             [
