@@ -232,8 +232,10 @@ def _render_and_write(
 
     def search_outputs() -> Iterator[Output]:
         """The search index, kept as it is while no article changed (e.g. after a template edit)."""
-        if known_search and known_search[0] == search_key and all(
-            manifest.get(path) == digest for path, digest in known_search[1].items()
+        if (
+            known_search
+            and known_search[0] == search_key
+            and all(manifest.get(path) == digest for path, digest in known_search[1].items())
         ):
             for path, digest in known_search[1].items():
                 search_paths.append(path)

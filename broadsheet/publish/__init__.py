@@ -29,7 +29,7 @@ class PublishOptions:
 
 
 def target_kind(to: str) -> str:
-    """"git", "rsync" or "dir". A folder literally named `git` or containing `:` is written `./git`."""
+    """ "git", "rsync" or "dir". A folder literally named `git` or containing `:` is written `./git`."""
     if to == "git":
         return "git"
     if is_rsync_target(to):
