@@ -194,9 +194,9 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
                 data = item.source.read_bytes()  # type: ignore[union-attr]
             digest = _digest(data)
         digests[item.path] = digest
-        if have.get(item.path) == digest:
-            continue  # the spare already has these bytes
         target = spare / item.path
+        if have.get(item.path) == digest and target.exists():
+            continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
         is_new = item.path not in have
         parent = item.path.rpartition("/")[0]
         if is_new and parent not in made_dirs:

@@ -195,3 +195,14 @@ def test_cache_is_safe_to_delete(project: Path) -> None:
     edit(first_article(project), "title: Story", "title: Without cache")
     cold_equals_incremental(project)
     assert os.listdir(project / ".broadsheet-cache")
+
+
+def test_a_file_deleted_from_the_spare_tree_is_rewritten(project: Path) -> None:
+    run(project)
+    edit(first_article(project), "title: Story", "title: First change")
+    run(project)  # now the spare holds the first build
+    spare = project / ".site.spare"
+    victim = next(spare.glob("20*/*/*/*/index.html"))
+    victim.unlink()
+    edit(first_article(project), "title: First change", "title: Second change")
+    cold_equals_incremental(project)
