@@ -41,8 +41,8 @@ _KNOWN = {"title", "date", "authors", "tags", "image", "slug", "draft", *_STR_FI
 _IMAGE_KEYS = ("src", "alt", "caption", "credit")
 
 
-def split(text: str, path: str) -> tuple[dict[str, Any], str, int]:
-    """Split a content file into (metadata, body, line number where the YAML starts)."""
+def split(text: str, path: str) -> tuple[dict[str, Any], str]:
+    """Split a content file into (metadata, body). The YAML starts on line 2, after the '---'."""
     if not _YAML.detect(text):
         raise BroadsheetError("no frontmatter: the file must start with a '---' line", path=path, line=1)
     try:
@@ -82,12 +82,12 @@ def split(text: str, path: str) -> tuple[dict[str, Any], str, int]:
         data = {}
     if not isinstance(data, dict):
         raise BroadsheetError("frontmatter must be a mapping of keys to values", path=path, line=2)
-    return data, body.lstrip("\r\n"), 2
+    return data, body.lstrip("\r\n")
 
 
 def parse_article(text: str, path: str, tz: ZoneInfo) -> Article:
     """Parse one content file's text. `path` is relative to the content folder (posix)."""
-    meta, body, _ = split(text, path)
+    meta, body = split(text, path)
     lines = _key_lines(text)
 
     def fail(key: str, message: str) -> BroadsheetError:

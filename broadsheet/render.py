@@ -98,6 +98,7 @@ class Renderer:
         self.html_of = html_of
         self.env = env
         self._tag_links: dict[str, list[tuple[str, str]]] = {}
+        self._tag_slugs: dict[str, tuple[str, ...]] | None = None
         self._items: dict[tuple, Markup] = {}
         base = config.base_path
         self.site_globals = {
@@ -222,7 +223,13 @@ class Renderer:
         return Output(output_path(page.url), html.encode("utf-8"))
 
     def tag_slugs(self) -> dict[str, tuple[str, ...]]:
-        return {a.path: tuple(dict.fromkeys(slugify(t, fallback="tag") for t in a.tags)) for a in self.site.articles}
+        """Article path -> its tag slugs, as in its tag links (computed once per build)."""
+        if self._tag_slugs is None:
+            self._tag_slugs = {
+                a.path: tuple(href.removeprefix("tags/").removesuffix("/") for _, href in self.tag_links(a))
+                for a in self.site.articles
+            }
+        return self._tag_slugs
 
     def pages(self, related_for: RelatedFinder | None = None) -> Iterator[Page]:
         return plan_pages(self.site, self.config, self.tag_slugs(), related_for)
