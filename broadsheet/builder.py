@@ -9,26 +9,30 @@ content/ --scan/stat--> cached or freshly parsed Articles (+ Markdown rendered i
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint
 from broadsheet.config import SiteConfig
-from broadsheet.deps import Fingerprinter, global_fingerprint
+from broadsheet.deps import Fingerprinter, dependency_tokens, global_fingerprint, structure_key
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
-from broadsheet.feeds import feed_specs, sitemap
+from broadsheet.feeds import FeedSpec, feed_specs, sitemap
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
+from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Renderer, make_environment, static_outputs
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan, render_changed
-from broadsheet.search_index import search_files, search_fingerprint
+from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
@@ -37,6 +41,7 @@ from broadsheet.write import (
     WriteStats,
     build_lock,
     check_output_dir,
+    file_digest,
     read_manifest,
     record_failed_build,
     recover,
@@ -68,6 +73,7 @@ class BuildResult:
     rendered_pages: int = 0
     parsed_files: int = 0
     errors: list[BroadsheetError] = field(default_factory=list)
+    fingerprinted_pages: int = 0  # pages whose inputs were hashed: all of them, unless only content changed
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -91,10 +97,10 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
     output_dir = check_output_dir(output_dir, project_root=config.root, content_dir=content_dir)
     if not content_dir.is_dir():
         raise BroadsheetError("content folder not found", path=str(content_dir))
-    env = make_environment(templates_dir)
+    env = make_environment(templates_dir, config.root / CACHE_DIR / "templates" if options.cache else None)
     jobs = options.jobs or default_jobs()
 
-    with build_lock(output_dir):
+    with build_lock(output_dir), _collector_paused():
         recover(output_dir)
         markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
@@ -119,12 +125,12 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
             renderer = Renderer(site, config, env, facts, html_of)
             extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
             try:
-                stats, rendered = _render_and_write(
+                stats, rendered, checked = _render_and_write(
                     site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except MissingOutput:
                 # Someone changed files in the output folder: forget what we knew and render everything.
-                stats, rendered = _render_and_write(
+                stats, rendered, checked = _render_and_write(
                     site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except BroadsheetError as exc:  # a template error: publish must not send the older pages either
@@ -135,7 +141,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 fresh_stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
                 cache.set("stamp", None if errors else fresh_stamp)
                 cache.set_blob("last", (len(site.articles), stats.files))
-    return BuildResult(len(site.articles), stats, time.perf_counter() - started, rendered, parsed, errors)
+    return BuildResult(len(site.articles), stats, time.perf_counter() - started, rendered, parsed, errors, checked)
 
 
 def input_stamp(
@@ -167,6 +173,21 @@ def input_stamp(
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading and planning make hundreds of thousands of long-lived objects and no reference
+    cycles; the garbage collector would walk all of them again and again (a third of the time of a
+    small rebuild), so it is off until the render stage."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
 class _NullContext:
     def __enter__(self) -> None:
         return None
@@ -187,7 +208,7 @@ def _render_and_write(
     *,
     precompress: bool = False,
     errors: Sequence[str] = (),
-) -> tuple[WriteStats, int]:
+) -> tuple[WriteStats, int, int]:
     config = renderer.config
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
     finder = CachedRelated(
@@ -195,67 +216,187 @@ def _render_and_write(
     )
     pages = list(renderer.pages(finder))
     feeds = feed_specs(site, config)
-    known = cache.pages() if cache else {}
     manifest = read_manifest(output_dir) if cache else {}
+    state = f"{fingerprints.global_key.decode()}:{structure_key(site)}"
+    built = cache.built_digests() if cache else {}
+    # Articles whose content changed since the last successful build, when nothing else did: then
+    # only the pages that depend on them can differ from what that build wrote (see deps.py).
+    changed = (
+        {a.path for a in site.articles if built.get(a.path) != a.digest}
+        if cache and cache.get("built") == state and len(built) == len(site.articles)
+        else None
+    )
 
-    kept: list[Output] = []
-    keys: dict[str, str] = {}
-    todo: list[Job] = []
-    candidates = [("page", i, output_path(p.url), p.template, p.context) for i, p in enumerate(pages)]
-    candidates += [("feed", i, f.url, "atom", {"title": f.title, "articles": f.articles}) for i, f in enumerate(feeds)]
-    for kind, index, path, template, context in candidates:
-        key = fingerprints.key(path, template, context)
-        keys[path] = key
-        old = known.get(path)
-        if old and old[0] == key and manifest.get(path) == old[1]:
-            kept.append(Output(path, keep=old[1]))
-        else:
-            todo.append((kind, index))
+    entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]] = [
+        ("page", i, output_path(p.url), p.template, _context_of(p)) for i, p in enumerate(pages)
+    ]
+    entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
+    records = _plan_renders(entries, fingerprints, cache, manifest, changed, site)
+    if records is None:  # the last build's page records do not fit: compare every page
+        records = _plan_renders(entries, fingerprints, cache, manifest, None, site)
+    assert records is not None
+    kept, todo, fresh_records = records
     plan = RenderPlan(renderer, pages, feeds)
     html_urls = [p.url for p in pages if p.url != "404.html"]
+    search = _SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
 
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
         yield from kept
         for path, data in render_changed(plan, todo, jobs, progress):
             yield Output(path, data)
-        yield Output("sitemap.xml", sitemap(config, html_urls, site))
+        if changed is not None and "sitemap.xml" in manifest:
+            yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
+        else:
+            yield Output("sitemap.xml", sitemap(config, html_urls, site))
         yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
         yield from static_outputs(site, templates_dir, content_dir)
         # Reader (issue 8): web app files at the site root, and the search index.
         yield from webapp_outputs(config, templates_dir)
-        yield from search_outputs()
-
-    search_key = search_fingerprint(site, config.base_path)
-    known_search = cache.blob("search") if cache else None
-    search_paths: list[str] = []
-
-    def search_outputs() -> Iterator[Output]:
-        """The search index, kept as it is while no article changed (e.g. after a template edit)."""
-        if (
-            known_search
-            and known_search[0] == search_key
-            and all(manifest.get(path) == digest for path, digest in known_search[1].items())
-        ):
-            for path, digest in known_search[1].items():
-                search_paths.append(path)
-                yield Output(path, keep=digest)
-            return
-        summaries = {a.path: renderer.summary(a) for a in site.articles}
-        for path, data in search_files(site, renderer.facts, summaries, base_path=config.base_path):
-            search_paths.append(path)
-            yield Output(path, data)
+        yield from search.outputs()
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
     outputs = with_headers(stream())
     if precompress:
         outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
+    # Everything loaded and planned so far lives until the end: no need to scan it for cycles again.
+    gc.freeze()
+    gc.enable()
     stats = write_site(outputs, output_dir, errors=errors)
     if cache:
-        cache.replace_pages([(path, key, stats.digests[path]) for path, key in keys.items()])
-        cache.set_blob("related", finder.answers)
-        cache.set_blob("search", (search_key, {path: stats.digests[path] for path in search_paths}))
-    return stats, len(todo)
+        digests = stats.digests
+        if changed is None:
+            cache.replace_pages((path, key, digests[path], deps) for path, (key, deps) in fresh_records.items())
+            cache.set_blob("related", finder.answers)
+        else:  # same pages, same dependencies: only the re-rendered pages have new keys
+            cache.update_pages((path, key, digests[path]) for path, (key, _) in fresh_records.items())
+        search.remember(digests)
+        now = {a.path: a for a in site.articles}
+        cache.record_built(
+            ((p, a.digest, renderer.facts[p].terms) for p, a in now.items() if built.get(p) != a.digest),
+            [p for p in built if p not in now],
+        )
+        cache.set("built", state)
+    return stats, len(todo), len(fresh_records)
+
+
+def _context_of(page: Page) -> Callable[[], Mapping[str, Any]]:
+    return lambda: page.context
+
+
+def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:
+    return lambda: {"title": spec.title, "articles": spec.articles}
+
+
+def _plan_renders(
+    entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]],
+    fingerprints: Fingerprinter,
+    cache: BuildCache | None,
+    manifest: Mapping[str, str],
+    changed: set[str] | None,
+    site: Site,
+) -> tuple[list[Output], list[Job], dict[str, tuple[str, str]]] | None:
+    """Which outputs are still right (kept) and which to render (todo), and the fresh (key, deps)
+    of every page fingerprinted. With `changed` (the site's structure is unchanged), only pages
+    depending on those articles are fingerprinted; None when the last build's records do not fit."""
+    kept: list[Output] = []
+    todo: list[Job] = []
+    fresh: dict[str, tuple[str, str]] = {}
+    if changed is not None:
+        assert cache is not None
+        rows = {path: (key, digest, deps) for path, key, digest, deps in cache.page_deps()}
+        if len(rows) != len(entries):
+            return None
+        tokens = dependency_tokens(site, changed)
+        for kind, index, path, template, context in entries:
+            row = rows.get(path)
+            if row is None:
+                return None
+            key, digest, deps = row
+            if any(token in deps for token in tokens):
+                fresh[path] = fingerprints.key_and_deps(path, template, context())
+                todo.append((kind, index))
+            elif manifest.get(path) == digest:
+                kept.append(Output(path, keep=digest))
+            else:  # the live file is not the one we wrote: write it again (its inputs are the same)
+                fresh[path] = (key, deps)
+                todo.append((kind, index))
+        return kept, todo, fresh
+    known = cache.pages() if cache else {}
+    for kind, index, path, template, context in entries:
+        fresh[path] = fingerprints.key_and_deps(path, template, context())
+        old = known.get(path)
+        if old and old[0] == fresh[path][0] and manifest.get(path) == old[1]:
+            kept.append(Output(path, keep=old[1]))
+        else:
+            todo.append((kind, index))
+    return kept, todo, fresh
+
+
+class _SearchOutputs:
+    """The search index: kept while no article changed (e.g. after a template edit), updated in
+    place after an edit that keeps the site's structure, and made again otherwise."""
+
+    def __init__(
+        self,
+        site: Site,
+        renderer: Renderer,
+        cache: BuildCache | None,
+        manifest: Mapping[str, str],
+        output_dir: Path,
+        changed: set[str] | None,
+    ) -> None:
+        self.site, self.renderer, self.cache = site, renderer, cache
+        self.manifest, self.output_dir, self.changed = manifest, output_dir, changed
+        self.key = search_fingerprint(site, renderer.config.base_path)
+        self.known = cache.blob("search") if cache else None
+        self.paths: list[str] = []
+
+    def outputs(self) -> Iterator[Output]:
+        known = self.known
+        intact = known is not None and all(self.manifest.get(path) == d for path, d in known[1].items())
+        if intact and known[0] == self.key:
+            yield from self._keep(known[1])
+            return
+        if intact and self.changed is not None and self.cache is not None:
+            patched = patch_search_files(
+                self.site,
+                self.renderer.facts,
+                self.renderer.summary,
+                self.cache.built_terms(self.changed),
+                current=self._current,
+                files=list(known[1]),
+                base_path=self.renderer.config.base_path,
+            )
+            if patched is not None:
+                yield from self._keep({p: d for p, d in known[1].items() if p not in patched})
+                for path, data in patched.items():
+                    if data is not None:
+                        self.paths.append(path)
+                        yield Output(path, data)
+                return
+        summaries = {a.path: self.renderer.summary(a) for a in self.site.articles}
+        base_path = self.renderer.config.base_path
+        for path, data in search_files(self.site, self.renderer.facts, summaries, base_path=base_path):
+            self.paths.append(path)
+            yield Output(path, data)
+
+    def _keep(self, files: Mapping[str, str]) -> Iterator[Output]:
+        for path, digest in files.items():
+            self.paths.append(path)
+            yield Output(path, keep=digest)
+
+    def _current(self, path: str) -> bytes | None:
+        """A search file as the live site has it, if it is still what the manifest says."""
+        try:
+            data = (self.output_dir / path).read_bytes()
+        except OSError:
+            return None
+        return data if file_digest(data) == self.manifest.get(path) else None
+
+    def remember(self, digests: Mapping[str, str]) -> None:
+        assert self.cache is not None
+        self.cache.set_blob("search", (self.key, {path: digests[path] for path in self.paths}))
 
 
 def with_headers(outputs: Iterable[Output]) -> Iterator[Output]:

@@ -5,7 +5,11 @@ What it remembers, each keyed so a stale entry can never be used:
   its rendered body, so an untouched file is not even read; the Article carries its content digest;
 - per content digest: the body HTML, so a template change never re-parses Markdown;
 - per output page: the fingerprint of everything the page shows -> the digest of the bytes written,
-  so a page whose inputs did not change is not rendered again.
+  so a page whose inputs did not change is not rendered again; and the articles and groups the page
+  depends on, so after an edit that keeps the site's structure only the pages that depend on the
+  edited articles are looked at at all;
+- per article of the last successful build: its digest and search terms, to tell which articles
+  changed since then and to update the search index in place.
 The file records a schema version and a fingerprint of Broadsheet's own code; a cache written by
 another version, or one that is corrupt, is discarded and rebuilt from scratch.
 """
@@ -17,7 +21,7 @@ import hashlib
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from typing import Any
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article
 
-SCHEMA = 1
+SCHEMA = 2
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "feeds", "frontmatter", "hosting", "load", "markdown", "model",
@@ -75,7 +79,8 @@ class BuildCache:
             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
             CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
             CREATE TABLE markdown (digest TEXT PRIMARY KEY, rendered TEXT);
-            CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT);
+            CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
+            CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
             """
         )
         db.execute("INSERT INTO meta VALUES ('code', ?)", (code_fingerprint(),))
@@ -140,9 +145,36 @@ class BuildCache:
     def pages(self) -> dict[str, tuple[str, str]]:
         return {path: (key, digest) for path, key, digest in self.db.execute("SELECT path, key, digest FROM pages")}
 
-    def replace_pages(self, pages: Iterator[tuple[str, str, str]] | list[tuple[str, str, str]]) -> None:
+    def page_deps(self) -> list[tuple[str, str, str, str]]:
+        """(path, key, digest, dependency tokens) of every page of the last build."""
+        return self.db.execute("SELECT path, key, digest, deps FROM pages").fetchall()
+
+    def replace_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
+        """Every page's (path, key, digest, deps): the previous records are dropped."""
         self.db.execute("DELETE FROM pages")
-        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)", pages)
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)", pages)
+
+    def update_pages(self, pages: Iterable[tuple[str, str, str]]) -> None:
+        """New (key, digest) for some pages, given as (path, key, digest); their deps are unchanged."""
+        self.db.executemany("UPDATE pages SET key=?, digest=? WHERE path=?", ((k, d, p) for p, k, d in pages))
+
+    # --- the last successful build's articles ----------------------------------------------------
+    def built_digests(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, digest FROM built"))
+
+    def built_terms(self, paths: Iterable[str]) -> dict[str, str]:
+        found = {}
+        for path in paths:
+            row = self.db.execute("SELECT terms FROM built WHERE path=?", (path,)).fetchone()
+            if row:
+                found[path] = row[0]
+        return found
+
+    def record_built(self, changed: Iterable[tuple[str, str, str]], gone: Iterable[str]) -> None:
+        """Note what a successful build was made of: (path, digest, terms) of articles that changed
+        since the last one, and the paths of articles it no longer has."""
+        self.db.executemany("INSERT OR REPLACE INTO built VALUES (?, ?, ?)", changed)
+        self.db.executemany("DELETE FROM built WHERE path=?", ((p,) for p in gone))
 
 
 def _has_meta(db: sqlite3.Connection) -> bool:

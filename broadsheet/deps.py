@@ -5,6 +5,11 @@ page's own context, walked recursively. An article contributes its content diges
 digest covers every frontmatter field and the body), a tag/source/author or a period contributes its
 name and all its articles. Anything a template can reach from the context is therefore in the key:
 if the key is unchanged, so are the page's bytes.
+
+Each key comes with the page's dependencies: the articles and groups its context reaches. While the
+site's structure (which articles exist, their order, URLs and memberships: `structure_key`) and the
+global inputs stay the same, a page's key can only change through one of those, so a build after an
+edit re-renders the pages depending on the edited articles without fingerprinting the others.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 
 from broadsheet.cache import code_fingerprint
 from broadsheet.config import SiteConfig
-from broadsheet.model import Article, Period, Term
+from broadsheet.model import Article, Period, Site, Term
 
 
 def templates_fingerprint(templates_dir: Path) -> str:
@@ -46,11 +51,18 @@ class Fingerprinter:
     def __init__(self, global_key: str) -> None:
         self.global_key = global_key.encode()
         self._memo: dict[int, bytes] = {}
+        self._members: dict[int, bytes] = {}
 
     def key(self, url: str, template: str, context: Mapping[str, Any]) -> str:
+        return self.key_and_deps(url, template, context)[0]
+
+    def key_and_deps(self, url: str, template: str, context: Mapping[str, Any]) -> tuple[str, str]:
+        """The page's key, and its dependencies as one string of tokens (see `dependency_tokens`)."""
         parts: list[bytes] = [f"{url}\0{template}\0".encode()]
-        self._walk(parts, context)
-        return hashlib.blake2b(b"".join(parts), key=self.global_key[:64], digest_size=16).hexdigest()
+        deps: set[str] = set()
+        self._walk(parts, context, deps)
+        key = hashlib.blake2b(b"".join(parts), key=self.global_key[:64], digest_size=16).hexdigest()
+        return key, "\n" + "\n".join(sorted(deps)) + "\n"
 
     def group(self, value: Term | Period) -> bytes:
         found = self._memo.get(id(value))
@@ -62,35 +74,45 @@ class Fingerprinter:
             self._memo[id(value)] = found
         return found
 
+    def members(self, value: Term | Period) -> bytes:
+        """A hash of which articles a group holds, in order (not of what they say)."""
+        found = self._members.get(id(value))
+        if found is None:
+            joined = "\0".join(a.path for a in value.articles)
+            found = self._members[id(value)] = hashlib.blake2b(joined.encode(), digest_size=16).digest()
+        return found
+
     def _article(self, article: Article) -> bytes:
         found = self._memo.get(id(article))
         if found is None:
             found = self._memo[id(article)] = f"A{article.digest}{article.path}\0".encode()
         return found
 
-    def _walk(self, parts: list[bytes], value: Any) -> None:
+    def _walk(self, parts: list[bytes], value: Any, deps: set[str]) -> None:
         kind = type(value)
         if kind is Article:
             parts.append(self._article(value))
+            deps.add("a:" + value.path)
         elif kind in _SCALARS:
             parts.append(b"V" + repr(value).encode() + b"\0")
         elif kind is Term or kind is Period:
             parts.append(b"G" + self.group(value))
+            deps.add("g:" + value.url)
         elif kind is list or kind is tuple:
             parts.append(b"[")
             for item in value:
-                self._walk(parts, item)
+                self._walk(parts, item, deps)
             parts.append(b"]")
         elif isinstance(value, Mapping):
             parts.append(b"{")
             for k in sorted(value):
                 parts.append(repr(k).encode())
-                self._walk(parts, value[k])
+                self._walk(parts, value[k], deps)
             parts.append(b"}")
         elif dataclasses.is_dataclass(value):
             parts.append(kind.__name__.encode())
             for name in _field_names(kind):
-                self._walk(parts, getattr(value, name))
+                self._walk(parts, getattr(value, name), deps)
         else:
             raise TypeError(f"cannot fingerprint {kind.__name__} in a page context")
 
@@ -104,3 +126,27 @@ def _field_names(kind: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
     return names
+
+
+def structure_key(site: Site) -> str:
+    """What decides which pages exist and which articles each one lists, in which order: every
+    article's path, URL, date and memberships. Everything else about an article (title, body,
+    summary, image, ...) reaches pages only through the article itself, so an edit that keeps this
+    key can only change the pages that depend on the edited article."""
+    digest = hashlib.blake2b(digest_size=16)
+    for a in site.articles:
+        digest.update(repr((a.path, a.url, a.date.isoformat(), a.tags, a.source, a.authors)).encode())
+    digest.update(repr(site.assets).encode())
+    return digest.hexdigest()
+
+
+def dependency_tokens(site: Site, changed: set[str]) -> list[str]:
+    """The dependency tokens (as in `Fingerprinter.key_and_deps`) that the articles at the paths in
+    `changed` invalidate: each article, and every tag, source, author and period that holds one."""
+    tokens = [f"\na:{path}\n" for path in sorted(changed)]
+    edited = {a for a in site.articles if a.path in changed}  # articles hash by identity
+    for groups in (site.tags, site.sources, site.authors, site.years, site.months, site.days):
+        for group in groups:
+            if not edited.isdisjoint(group.articles):
+                tokens.append(f"\ng:{group.url}\n")
+    return tokens

@@ -20,7 +20,7 @@ from broadsheet.urls import slugify
 @dataclass(frozen=True)
 class SourceFile:
     rel: str  # posix path relative to the content folder
-    path: Path
+    path: str | Path  # where to read it (scan gives strings: one Path per file costs more than the stat)
     size: int = 0
     mtime_ns: int = 0
 
@@ -33,7 +33,7 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
     root = content_dir.resolve()
     markdown: list[SourceFile] = []
     assets: list[SourceFile] = []
-    pending = [(root, "")]
+    pending = [(str(root), "")]
     # Folders already walked, by identity: a symlink to a parent folder (or two of them) would
     # otherwise be followed again and again, listing every file thousands of times.
     seen = {_identity(root.stat())}
@@ -45,12 +45,12 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
             continue
         subfolders = []
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            path = Path(entry.path)
-            if entry.is_symlink() and not _inside(root, path):
+            if entry.is_symlink() and not _inside(root, Path(entry.path)):
                 continue
-            rel = prefix + entry.name
+            rel = prefix + name
             try:
                 st = entry.stat()
             except OSError:
@@ -58,12 +58,13 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
             if stat.S_ISDIR(st.st_mode):
                 if _identity(st) not in seen:
                     seen.add(_identity(st))
-                    subfolders.append((path, rel + "/"))
+                    subfolders.append((entry.path, rel + "/"))
                 continue
-            if not stat.S_ISREG(st.st_mode) and not entry.name.endswith(".md"):
+            is_markdown = name.endswith(".md")
+            if not is_markdown and not stat.S_ISREG(st.st_mode):
                 continue  # a FIFO or device would block or never end; read_source reports .md ones
-            source = SourceFile(rel, path, st.st_size, st.st_mtime_ns)
-            (markdown if entry.name.endswith(".md") else assets).append(source)
+            source = SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns)
+            (markdown if is_markdown else assets).append(source)
         pending.extend(reversed(subfolders))
     markdown.sort(key=lambda f: f.rel)
     assets.sort(key=lambda f: f.rel)

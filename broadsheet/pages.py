@@ -9,8 +9,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from broadsheet.config import SiteConfig
@@ -20,9 +21,16 @@ from broadsheet.urls import page_url
 
 @dataclass(frozen=True)
 class Page:
+    """A page to render. Its context is made on first use: a build after a small edit plans every
+    page but builds the context (lists grouped by day, related stories) only of those it renders."""
+
     url: str  # site-relative, "" for the front page
     template: str
-    context: dict[str, Any]
+    make_context: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        return self.make_context()
 
 
 @dataclass(frozen=True)
@@ -110,11 +118,18 @@ class RelatedIndex:
 
 def list_pages(articles: Sequence[Article], base: str, size: int, template: str, **context: Any) -> Iterator[Page]:
     for pagination, chunk in paginate(articles, base, size):
-        yield Page(
-            page_url(base, pagination.number),
-            template,
-            {**context, "groups": group_by_day(chunk), "pagination": pagination, "count": len(articles)},
-        )
+        make = _list_context(context, chunk, pagination, len(articles))
+        yield Page(page_url(base, pagination.number), template, make)
+
+
+def _list_context(
+    context: dict[str, Any], chunk: Sequence[Article], pagination: Pagination, count: int
+) -> Callable[[], dict[str, Any]]:
+    return lambda: {**context, "groups": group_by_day(chunk), "pagination": pagination, "count": count}
+
+
+def _fixed(context: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: context
 
 
 def _neighbours(periods: Sequence[Period]) -> Iterator[tuple[Period, Period | None, Period | None]]:
@@ -134,23 +149,27 @@ def plan_pages(
     """Every HTML page of the site. `tag_slugs` maps article path -> its tag slugs; `related_for`
     may replace the related-stories search (e.g. with a cached one); it must give the same answer."""
     if related_for is None:
-        index = RelatedIndex(site)
+        index: list[RelatedIndex] = []
 
         def related_for(article: Article) -> Sequence[Article]:
-            return index(article, tag_slugs[article.path], config.related_count)
+            if not index:
+                index.append(RelatedIndex(site))
+            return index[0](article, tag_slugs[article.path], config.related_count)
 
     articles = site.articles
+    finder = related_for
+
+    def article_context(i: int) -> Callable[[], dict[str, Any]]:
+        article = articles[i]
+        return lambda: {
+            "article": article,
+            "newer": articles[i - 1] if i > 0 else None,
+            "older": articles[i + 1] if i + 1 < len(articles) else None,
+            "related": list(finder(article)),
+        }
+
     for i, article in enumerate(articles):
-        yield Page(
-            article.url,
-            "article.html",
-            {
-                "article": article,
-                "newer": articles[i - 1] if i > 0 else None,
-                "older": articles[i + 1] if i + 1 < len(articles) else None,
-                "related": list(related_for(article)),
-            },
-        )
+        yield Page(article.url, "article.html", article_context(i))
 
     yield from list_pages(
         articles, "", config.page_size, "list.html", kind="front", title=config.title, feed="feed.xml"
@@ -161,7 +180,7 @@ def plan_pages(
         ("sources", site.sources, "Source"),
         ("authors", site.authors, "Author"),
     ):
-        yield Page(f"{kind}/", "terms.html", {"kind": kind, "terms": terms, "title": f"{label}s"})
+        yield Page(f"{kind}/", "terms.html", _fixed({"kind": kind, "terms": terms, "title": f"{label}s"}))
         for term in terms:
             yield from list_pages(
                 term.articles,
@@ -175,33 +194,38 @@ def plan_pages(
                 feed=f"{term.url}feed.xml" if kind == "tags" else None,
             )
 
-    for periods in (site.years, site.months):
-        for period, older, newer in _neighbours(periods):
+    def period_context(period: Period, older: Period | None, newer: Period | None) -> Callable[[], dict[str, Any]]:
+        def make() -> dict[str, Any]:
             children = [
                 p
                 for p in (site.months if period.kind == "year" else site.days)
                 if (p.year, p.month if period.month else None) == (period.year, period.month)
             ]
-            yield Page(
-                period.url, "period.html", {"period": period, "older": older, "newer": newer, "children": children}
-            )
-    for period, older, newer in _neighbours(site.days):
-        yield Page(
-            period.url,
-            "list.html",
-            {
-                "kind": "day",
-                "title": day_label(period.start),
-                "period": period,
-                "older": older,
-                "newer": newer,
-                "groups": group_by_day(period.articles),
-                "count": len(period.articles),
-                "pagination": Pagination(1, 1, period.url),
-                "feed": None,
-            },
-        )
+            return {"period": period, "older": older, "newer": newer, "children": children}
 
-    yield Page("archive/", "archive.html", {"years": site.years, "months": site.months, "title": "Archive"})
-    yield Page("search/", "search.html", {"title": "Search"})  # reader (issue 8): search.js queries search/*.json
-    yield Page("404.html", "404.html", {"title": "Page not found"})
+        return make
+
+    for periods in (site.years, site.months):
+        for period, older, newer in _neighbours(periods):
+            yield Page(period.url, "period.html", period_context(period, older, newer))
+
+    def day_context(period: Period, older: Period | None, newer: Period | None) -> Callable[[], dict[str, Any]]:
+        return lambda: {
+            "kind": "day",
+            "title": day_label(period.start),
+            "period": period,
+            "older": older,
+            "newer": newer,
+            "groups": group_by_day(period.articles),
+            "count": len(period.articles),
+            "pagination": Pagination(1, 1, period.url),
+            "feed": None,
+        }
+
+    for period, older, newer in _neighbours(site.days):
+        yield Page(period.url, "list.html", day_context(period, older, newer))
+
+    yield Page("archive/", "archive.html", _fixed({"years": site.years, "months": site.months, "title": "Archive"}))
+    # reader (issue 8): search.js queries search/*.json
+    yield Page("search/", "search.html", _fixed({"title": "Search"}))
+    yield Page("404.html", "404.html", _fixed({"title": "Page not found"}))

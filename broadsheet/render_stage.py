@@ -78,8 +78,8 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
 
 
 class CachedRelated:
-    """Related stories, remembered between builds. An article's answer depends only on the members
-    of its tags, so it is reused while the fingerprints of those tags are unchanged."""
+    """Related stories, remembered between builds. An article's answer depends only on which
+    articles its tags hold (not on what they say), so it is reused while those are unchanged."""
 
     def __init__(
         self,
@@ -101,7 +101,7 @@ class CachedRelated:
 
     def __call__(self, article: Article) -> list[Article]:
         slugs = self.tag_slugs[article.path]
-        parts = [str(self.count).encode()] + [self.fingerprints.group(self.tags[s]) for s in slugs]
+        parts = [str(self.count).encode()] + [self.fingerprints.members(self.tags[s]) for s in slugs]
         key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
         hit = self.known.get(article.path)
         if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):

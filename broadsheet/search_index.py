@@ -15,12 +15,13 @@ Layout under /search/:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Protocol
 
@@ -73,11 +74,47 @@ def _dump(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
+def _documents(site: Site) -> list[Article]:
+    """Articles in document-number order: oldest first, so new articles get the next numbers."""
+    return sorted(site.articles, key=lambda a: (a.date, a.slug, a.path))
+
+
+def _doc_rows(docs: Sequence[Article], chunk: int, summary_of: Callable[[Article], str], base_path: str) -> bytes:
+    rows = [
+        [
+            base_path + a.url,
+            a.title,
+            day_label(a.day),
+            a.date.isoformat() if a.has_time else a.day.isoformat(),
+            a.source or "",
+            list(a.tags),
+            list(a.authors),
+            summary_of(a),
+        ]
+        for a in docs[chunk * CHUNK : (chunk + 1) * CHUNK]
+    ]
+    return _dump(rows)
+
+
+def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
+    return _dump(
+        {
+            "version": 1,
+            "docs": docs,
+            "chunk": CHUNK,
+            "shards": sorted(shards),
+            "tags": sorted({t.name for t in site.tags}),
+            "sources": sorted({t.name for t in site.sources}),
+            "authors": sorted({t.name for t in site.authors}),
+        }
+    )
+
+
 def search_files(
     site: Site, facts: Mapping[str, _Facts], summaries: Mapping[str, str], *, base_path: str
 ) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every index file, in a stable order. `summaries`: article path -> summary."""
-    docs = sorted(site.articles, key=lambda a: (a.date, a.slug, a.path))
+    docs = _documents(site)
     postings: dict[str, list[int]] = defaultdict(list)
     for number, article in enumerate(docs):
         for term in facts[article.path].terms.split():
@@ -85,30 +122,63 @@ def search_files(
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for term, numbers in postings.items():  # each distinct term once, not once per article
         shards[shard_name(term)][term] = numbers
-    for start in range(0, len(docs), CHUNK):
-        rows = [
-            [
-                base_path + a.url,
-                a.title,
-                day_label(a.day),
-                a.date.isoformat() if a.has_time else a.day.isoformat(),
-                a.source or "",
-                list(a.tags),
-                list(a.authors),
-                summaries[a.path],
-            ]
-            for a in docs[start : start + CHUNK]
-        ]
-        yield f"{SEARCH_DIR}/docs-{start // CHUNK}.json", _dump(rows)
+    for chunk in range(-(-len(docs) // CHUNK)):
+        yield f"{SEARCH_DIR}/docs-{chunk}.json", _doc_rows(docs, chunk, lambda a: summaries[a.path], base_path)
     for name in sorted(shards):
         yield f"{SEARCH_DIR}/t-{name}.json", _dump(shards[name])
-    meta = {
-        "version": 1,
-        "docs": len(docs),
-        "chunk": CHUNK,
-        "shards": sorted(shards),
-        "tags": sorted({t.name for t in site.tags}),
-        "sources": sorted({t.name for t in site.sources}),
-        "authors": sorted({t.name for t in site.authors}),
-    }
-    yield f"{SEARCH_DIR}/meta.json", _dump(meta)
+    yield f"{SEARCH_DIR}/meta.json", _meta(site, len(docs), shards)
+
+
+def patch_search_files(
+    site: Site,
+    facts: Mapping[str, _Facts],
+    summary_of: Callable[[Article], str],
+    old_terms: Mapping[str, str],
+    *,
+    current: Callable[[str], bytes | None],
+    files: Sequence[str],
+    base_path: str,
+) -> dict[str, bytes | None] | None:
+    """The index files that change when only the articles in `old_terms` (path -> their terms in
+    the index as it is) changed what they say, the site's structure staying the same: path -> new
+    bytes, or None for a shard that is no longer needed. `current(path)` gives a file's bytes as
+    they are; `files` lists them all. None when the index can't be updated in place."""
+    docs = _documents(site)
+    number = {a.path: n for n, a in enumerate(docs)}
+    have = set(files)
+    out: dict[str, bytes | None] = {}
+    shards: dict[str, dict[str, list[int]]] = {}
+    for path, old in old_terms.items():
+        if path not in number:
+            return None
+        n = number[path]
+        chunk_file = f"{SEARCH_DIR}/docs-{n // CHUNK}.json"
+        if chunk_file not in out:
+            out[chunk_file] = _doc_rows(docs, n // CHUNK, summary_of, base_path)
+        before, after = set(old.split()), set(facts[path].terms.split())
+        for term in sorted(before ^ after):
+            name = shard_name(term)
+            if name not in shards:
+                shard_file = f"{SEARCH_DIR}/t-{name}.json"
+                data = current(shard_file) if shard_file in have else b"{}"
+                if data is None:
+                    return None
+                shards[name] = json.loads(data)
+            numbers = shards[name].setdefault(term, [])
+            at = bisect.bisect_left(numbers, n)
+            present = at < len(numbers) and numbers[at] == n
+            if term in after and not present:
+                numbers.insert(at, n)
+            elif term in before and present:
+                del numbers[at]
+                if not numbers:
+                    del shards[name][term]
+            else:
+                return None  # the index does not hold what we think it does
+    prefix = f"{SEARCH_DIR}/t-"
+    names = {f.removeprefix(prefix).removesuffix(".json") for f in files if f.startswith(prefix)}
+    for name, terms in shards.items():
+        out[f"{SEARCH_DIR}/t-{name}.json"] = _dump(terms) if terms else None
+        (names.add if terms else names.discard)(name)
+    out[f"{SEARCH_DIR}/meta.json"] = _meta(site, len(docs), names)
+    return out

@@ -80,7 +80,10 @@ def absolute(site_url: str, rel: str) -> str:
 def output_path(rel: str) -> str:
     """File path (relative to the output folder) for a site-relative URL: pretty URLs get index.html."""
     path = rel + "index.html" if rel == "" or rel.endswith("/") else rel
-    checked = normpath(path)
+    # Every page path passes here on every build: skip normpath when there is nothing to normalise.
+    # ("." and ".." can only start a segment, and a segment starts at the start or after a "/")
+    plain = not path.startswith((".", "/")) and "/." not in path and "//" not in path
+    checked = path if plain else normpath(path)
     # "." would name the output folder itself (a file can't be written there).
     if checked.startswith(("/", "../")) or checked in ("..", ".") or "\\" in checked or "\0" in checked:
         raise ValueError(f"unsafe output path {rel!r}")

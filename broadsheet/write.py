@@ -3,7 +3,8 @@
 A build is written into a spare tree beside the output and then swapped in with one atomic rename
 (renameat2 RENAME_EXCHANGE), so a reader (or a killed build) sees either the old site or the new
 one, never a mix. The spare is the previous version, updated in place with only what changed, so a
-small edit to a large site writes a few files. A manifest of what Broadsheet wrote marks a folder as
+small edit to a large site writes a few files. (A reader still inside the old tree when the next build
+starts sees that build's edits: the guarantee holds per build, as for any two-tree server.) A manifest of what Broadsheet wrote marks a folder as
 ours; a folder without one is never replaced.
 """
 
@@ -153,6 +154,11 @@ def record_failed_build(output: Path, errors: Sequence[str]) -> None:
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_digest(data: bytes) -> str:
+    """The digest a manifest records for a file with these bytes."""
+    return _digest(data)
 
 
 def spare_dir(output: Path) -> Path:

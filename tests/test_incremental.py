@@ -13,6 +13,7 @@ import pytest
 from benchmarks.bench import make_corpus
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
+from broadsheet.errors import BuildFailed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -206,3 +207,75 @@ def test_a_file_deleted_from_the_spare_tree_is_rewritten(project: Path) -> None:
     victim.unlink()
     edit(first_article(project), "title: First change", "title: Second change")
     cold_equals_incremental(project)
+
+
+def middle_article(root: Path) -> Path:
+    articles = sorted((root / "content").rglob("*.md"))
+    return articles[len(articles) // 2]
+
+
+# Edits that keep the site's structure (same articles, URLs, dates, tags, sources and authors):
+# the build re-checks only the pages that depend on the edited articles (deps.structure_key).
+CONTENT_ONLY: dict[str, Callable[[Path], None]] = {
+    "body": lambda root: edit(middle_article(root), "\n---\n", "\n---\nA brand new opening paragraph.\n\n"),
+    "summary and image added": lambda root: edit(
+        middle_article(root),
+        "\n---\n",
+        '\nsummary: "A standfirst <b>bold</b>"\nimage:\n  src: /media/x.jpg\n  caption: A caption\n---\n',
+    ),
+    "words removed from the search index": lambda root: edit(
+        middle_article(root), "\n---\n", "\n---\nQuixotic zebras.\n\n"
+    ),
+    # The month page lists every headline of the month through its day groups, not the articles
+    "title (the slug is fixed)": lambda root: edit(middle_article(root), "title: Story", "title: Retitled story"),
+    "two articles": lambda root: (
+        edit(first_article(root), "\n---\n", "\n---\nFirst edited.\n\n"),
+        edit(middle_article(root), "\n---\n", "\n---\nMiddle edited.\n\n"),
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CONTENT_ONLY))
+def test_content_only_edit_checks_only_dependent_pages(project: Path, change: str) -> None:
+    full = run(project)
+    if change == "words removed from the search index":
+        CONTENT_ONLY[change](project)
+        run(project)
+        edit(middle_article(project), "Quixotic zebras.", "Plain words.")  # both terms leave the index
+    elif change == "title (the slug is fixed)":
+        edit(middle_article(project), "title: Story", "slug: fixed-slug\ntitle: Story")
+        full = run(project)
+        CONTENT_ONLY[change](project)
+    else:
+        CONTENT_ONLY[change](project)
+    result = cold_equals_incremental(project)
+    assert result.stats.written > 0
+    assert 0 < result.fingerprinted_pages < full.fingerprinted_pages / 3, (result, full.fingerprinted_pages)
+
+
+def test_search_index_is_updated_in_place_after_a_body_edit(project: Path) -> None:
+    run(project)
+    edit(middle_article(project), "\n---\n", "\n---\nXylophonist quorum.\n\n")
+    cold_equals_incremental(project)
+    search = project / "site" / "search"
+    shard = search / f"t-{b'xy'.hex()}.json"
+    assert "xylophonist" in shard.read_text("utf-8")
+    edit(middle_article(project), "Xylophonist quorum.", "Nothing odd.")
+    cold_equals_incremental(project)
+    assert not shard.exists()  # its only term is gone, so is the shard (and meta.json no longer lists it)
+    assert "78" not in (search / "meta.json").read_text("utf-8").split('"shards":')[1].split("]")[0]
+
+
+def test_content_edit_after_a_failed_build_renders_what_changed_since_the_last_good_one(project: Path) -> None:
+    run(project)
+    victim = middle_article(project)
+    edit(victim, "\n---\n", "\n---\nWritten while the build was broken.\n\n")
+    broken = project / "content" / "broken.md"
+    broken.write_text("---\ntitle: [unclosed\n---\nbody\n", "utf-8")
+    with pytest.raises(BuildFailed) as failed:
+        run(project)
+    assert [e.path for e in failed.value.errors] == ["broken.md"]
+    broken.unlink()
+    cold_equals_incremental(project)
+    pages = list((project / "site").rglob("index.html"))
+    assert any("Written while the build was broken" in p.read_text("utf-8") for p in pages)

@@ -87,7 +87,7 @@ class ContentStore:
         self._dupes = DuplicateIndex()
         if content_dir.is_dir():
             for source in scan(content_dir)[0]:
-                self._load(source.path)
+                self._load(Path(source.path))
 
     def _load(self, path: Path) -> _Record | None:
         try:
