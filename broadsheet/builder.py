@@ -20,7 +20,7 @@ from typing import Any
 
 from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint
 from broadsheet.config import SiteConfig
-from broadsheet.deps import Fingerprinter, dependency_tokens, global_fingerprint, structure_key
+from broadsheet.deps import Fingerprinter, dependency_string, global_fingerprint, structure_key
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
 from broadsheet.feeds import FeedSpec, feed_specs, sitemap
@@ -74,6 +74,7 @@ class BuildResult:
     parsed_files: int = 0
     errors: list[BroadsheetError] = field(default_factory=list)
     fingerprinted_pages: int = 0  # pages whose inputs were hashed: all of them, unless only content changed
+    rendered: tuple[str, ...] = ()  # output paths of the pages and feeds rendered
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -141,7 +142,8 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 fresh_stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
                 cache.set("stamp", None if errors else fresh_stamp)
                 cache.set_blob("last", (len(site.articles), stats.files))
-    return BuildResult(len(site.articles), stats, time.perf_counter() - started, rendered, parsed, errors, checked)
+    seconds = time.perf_counter() - started
+    return BuildResult(len(site.articles), stats, seconds, len(rendered), parsed, errors, checked, rendered)
 
 
 def input_stamp(
@@ -208,7 +210,7 @@ def _render_and_write(
     *,
     precompress: bool = False,
     errors: Sequence[str] = (),
-) -> tuple[WriteStats, int, int]:
+) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
     finder = CachedRelated(
@@ -231,21 +233,26 @@ def _render_and_write(
         ("page", i, output_path(p.url), p.template, _context_of(p)) for i, p in enumerate(pages)
     ]
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
-    records = _plan_renders(entries, fingerprints, cache, manifest, changed, site)
+    records = _plan_renders(entries, fingerprints, cache, manifest, changed)
     if records is None:  # the last build's page records do not fit: compare every page
-        records = _plan_renders(entries, fingerprints, cache, manifest, None, site)
+        records = _plan_renders(entries, fingerprints, cache, manifest, None)
     assert records is not None
-    kept, todo, fresh_records = records
+    kept, todo, fresh_records, fingerprinted = records
     plan = RenderPlan(renderer, pages, feeds)
     html_urls = [p.url for p in pages if p.url != "404.html"]
     search = _SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
 
+    rendered: list[str] = []
+
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
         yield from kept
-        for path, data in render_changed(plan, todo, jobs, progress):
+        for path, data, touched in render_changed(plan, todo, jobs, progress):
+            rendered.append(path)
+            if touched:
+                fresh_records[path][1].update(touched)
             yield Output(path, data)
-        if changed is not None and "sitemap.xml" in manifest:
+        if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
             yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
         else:
             yield Output("sitemap.xml", sitemap(config, html_urls, site))
@@ -265,19 +272,22 @@ def _render_and_write(
     stats = write_site(outputs, output_dir, errors=errors)
     if cache:
         digests = stats.digests
+        rows = ((path, key, digests[path], dependency_string(deps)) for path, (key, deps) in fresh_records.items())
         if changed is None:
-            cache.replace_pages((path, key, digests[path], deps) for path, (key, deps) in fresh_records.items())
+            now = {path for _, _, path, _, _ in entries}
+            cache.store_pages(rows, gone=[path for path in cache.pages() if path not in now])
             cache.set_blob("related", finder.answers)
-        else:  # same pages, same dependencies: only the re-rendered pages have new keys
-            cache.update_pages((path, key, digests[path]) for path, (key, _) in fresh_records.items())
+        else:  # the same pages: only those rendered have new records
+            cache.store_pages(rows)
         search.remember(digests)
+        cache.set("sitemap", digests["sitemap.xml"])
         now = {a.path: a for a in site.articles}
         cache.record_built(
             ((p, a.digest, renderer.facts[p].terms) for p, a in now.items() if built.get(p) != a.digest),
             [p for p in built if p not in now],
         )
         cache.set("built", state)
-    return stats, len(todo), len(fresh_records)
+    return stats, tuple(rendered), fingerprinted
 
 
 def _context_of(page: Page) -> Callable[[], Mapping[str, Any]]:
@@ -294,43 +304,39 @@ def _plan_renders(
     cache: BuildCache | None,
     manifest: Mapping[str, str],
     changed: set[str] | None,
-    site: Site,
-) -> tuple[list[Output], list[Job], dict[str, tuple[str, str]]] | None:
-    """Which outputs are still right (kept) and which to render (todo), and the fresh (key, deps)
-    of every page fingerprinted. With `changed` (the site's structure is unchanged), only pages
-    depending on those articles are fingerprinted; None when the last build's records do not fit."""
+) -> tuple[list[Output], list[Job], dict[str, tuple[str, set[str]]], int] | None:
+    """Which outputs are still right (kept) and which to render (todo), with the fresh (key, deps)
+    of each page to render (rendering adds the articles its templates read), and how many pages
+    were fingerprinted. With `changed` (the site's structure is unchanged), only pages depending on
+    those articles are; None when the last build's records do not fit."""
     kept: list[Output] = []
     todo: list[Job] = []
-    fresh: dict[str, tuple[str, str]] = {}
+    fresh: dict[str, tuple[str, set[str]]] = {}
+    known = cache.pages() if cache else {}
     if changed is not None:
         assert cache is not None
-        rows = {path: (key, digest, deps) for path, key, digest, deps in cache.page_deps()}
-        if len(rows) != len(entries):
+        if len(known) != len(entries):
             return None
-        tokens = dependency_tokens(site, changed)
+        dirty = cache.pages_reading(changed)
         for kind, index, path, template, context in entries:
-            row = rows.get(path)
-            if row is None:
+            record = known.get(path)
+            if record is None:
                 return None
-            key, digest, deps = row
-            if any(token in deps for token in tokens):
+            if path not in dirty and manifest.get(path) == record[1]:
+                kept.append(Output(path, keep=record[1]))
+            else:  # it shows an edited article, or the live file is not the one we wrote
                 fresh[path] = fingerprints.key_and_deps(path, template, context())
                 todo.append((kind, index))
-            elif manifest.get(path) == digest:
-                kept.append(Output(path, keep=digest))
-            else:  # the live file is not the one we wrote: write it again (its inputs are the same)
-                fresh[path] = (key, deps)
-                todo.append((kind, index))
-        return kept, todo, fresh
-    known = cache.pages() if cache else {}
+        return kept, todo, fresh, len(fresh)
     for kind, index, path, template, context in entries:
-        fresh[path] = fingerprints.key_and_deps(path, template, context())
+        key, deps = fingerprints.key_and_deps(path, template, context())
         old = known.get(path)
-        if old and old[0] == fresh[path][0] and manifest.get(path) == old[1]:
-            kept.append(Output(path, keep=old[1]))
+        if old and old[0] == key and manifest.get(path) == old[1]:
+            kept.append(Output(path, keep=old[1]))  # same inputs: it reads the same articles too
         else:
+            fresh[path] = (key, deps)
             todo.append((kind, index))
-    return kept, todo, fresh
+    return kept, todo, fresh, len(entries)
 
 
 class _SearchOutputs:

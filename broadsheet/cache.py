@@ -29,7 +29,7 @@ from typing import Any
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article
 
-SCHEMA = 2
+SCHEMA = 4
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "feeds", "frontmatter", "hosting", "load", "markdown", "model",
@@ -80,6 +80,7 @@ class BuildCache:
             CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
             CREATE TABLE markdown (digest TEXT PRIMARY KEY, rendered TEXT);
             CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
+            CREATE TABLE readers (article TEXT, page TEXT, PRIMARY KEY (article, page)) WITHOUT ROWID;
             CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
             """
         )
@@ -145,18 +146,32 @@ class BuildCache:
     def pages(self) -> dict[str, tuple[str, str]]:
         return {path: (key, digest) for path, key, digest in self.db.execute("SELECT path, key, digest FROM pages")}
 
-    def page_deps(self) -> list[tuple[str, str, str, str]]:
-        """(path, key, digest, dependency tokens) of every page of the last build."""
-        return self.db.execute("SELECT path, key, digest, deps FROM pages").fetchall()
+    def pages_reading(self, articles: Iterable[str]) -> set[str]:
+        """The pages of the last build that depend on any of these articles."""
+        found: set[str] = set()
+        for article in articles:
+            found.update(page for (page,) in self.db.execute("SELECT page FROM readers WHERE article=?", (article,)))
+        return found
 
-    def replace_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
-        """Every page's (path, key, digest, deps): the previous records are dropped."""
-        self.db.execute("DELETE FROM pages")
-        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)", pages)
-
-    def update_pages(self, pages: Iterable[tuple[str, str, str]]) -> None:
-        """New (key, digest) for some pages, given as (path, key, digest); their deps are unchanged."""
-        self.db.executemany("UPDATE pages SET key=?, digest=? WHERE path=?", ((k, d, p) for p, k, d in pages))
+    def store_pages(self, pages: Iterable[tuple[str, str, str, str]], gone: Iterable[str] = ()) -> None:
+        """Records of pages rendered, as (path, key, digest, deps: article paths one per line), and
+        the paths of pages the site no longer has. Other pages keep their records."""
+        unread = []
+        for path in gone:
+            row = self.db.execute("SELECT deps FROM pages WHERE path=?", (path,)).fetchone()
+            self.db.execute("DELETE FROM pages WHERE path=?", (path,))
+            unread += [(a, path) for a in row[0].split("\n") if a] if row else []
+        self.db.executemany("DELETE FROM readers WHERE article=? AND page=?", unread)
+        for path, key, digest, deps in pages:
+            row = self.db.execute("SELECT deps FROM pages WHERE path=?", (path,)).fetchone()
+            if row and row[0] == deps:
+                self.db.execute("UPDATE pages SET key=?, digest=? WHERE path=?", (key, digest, path))
+                continue
+            old = set(row[0].split("\n")) if row else set()
+            new = set(deps.split("\n"))
+            self.db.executemany("DELETE FROM readers WHERE article=? AND page=?", ((a, path) for a in old - new if a))
+            self.db.executemany("INSERT INTO readers VALUES (?, ?)", ((a, path) for a in new - old if a))
+            self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", (path, key, digest, deps))
 
     # --- the last successful build's articles ----------------------------------------------------
     def built_digests(self) -> dict[str, str]:

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from broadsheet import __version__
 from broadsheet.builder import BuildOptions, BuildResult, build
@@ -191,6 +192,15 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"build": run_build, "import": run_import, "serve": run_serve, "fetch": run_fetch, "publish": run_publish}
+
+
+def entry() -> NoReturn:
+    """The `broadsheet` command. Exits without tearing down the heap: after a build of a large site
+    that is hundreds of thousands of objects freed one by one, a tenth of a second of nothing."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

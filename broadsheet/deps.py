@@ -6,10 +6,13 @@ digest covers every frontmatter field and the body), a tag/source/author or a pe
 name and all its articles. Anything a template can reach from the context is therefore in the key:
 if the key is unchanged, so are the page's bytes.
 
-Each key comes with the page's dependencies: the articles and groups its context reaches. While the
-site's structure (which articles exist, their order, URLs and memberships: `structure_key`) and the
-global inputs stay the same, a page's key can only change through one of those, so a build after an
-edit re-renders the pages depending on the edited articles without fingerprinting the others.
+Each page also has dependencies: the articles its context names directly, plus those its templates
+read while it rendered (render.TrackingEnvironment). While the site's structure (which articles
+exist, their order, URLs and memberships: `structure_key`) and the global inputs stay the same, a
+page can only change through an article it depends on: a group reached through the context adds
+only its structure (its URL, its count) unless the template reads its articles. So a build after an
+edit re-renders the pages depending on the edited articles without fingerprinting the others: a
+month page that lists the edited headline, but not the next day's page that links to the month.
 """
 
 from __future__ import annotations
@@ -56,13 +59,13 @@ class Fingerprinter:
     def key(self, url: str, template: str, context: Mapping[str, Any]) -> str:
         return self.key_and_deps(url, template, context)[0]
 
-    def key_and_deps(self, url: str, template: str, context: Mapping[str, Any]) -> tuple[str, str]:
-        """The page's key, and its dependencies as one string of tokens (see `dependency_tokens`)."""
+    def key_and_deps(self, url: str, template: str, context: Mapping[str, Any]) -> tuple[str, set[str]]:
+        """The page's key, and the paths of the articles its context names (not through a group)."""
         parts: list[bytes] = [f"{url}\0{template}\0".encode()]
         deps: set[str] = set()
         self._walk(parts, context, deps)
         key = hashlib.blake2b(b"".join(parts), key=self.global_key[:64], digest_size=16).hexdigest()
-        return key, "\n" + "\n".join(sorted(deps)) + "\n"
+        return key, deps
 
     def group(self, value: Term | Period) -> bytes:
         found = self._memo.get(id(value))
@@ -92,12 +95,11 @@ class Fingerprinter:
         kind = type(value)
         if kind is Article:
             parts.append(self._article(value))
-            deps.add("a:" + value.path)
+            deps.add(value.path)
         elif kind in _SCALARS:
             parts.append(b"V" + repr(value).encode() + b"\0")
         elif kind is Term or kind is Period:
             parts.append(b"G" + self.group(value))
-            deps.add("g:" + value.url)
         elif kind is list or kind is tuple:
             parts.append(b"[")
             for item in value:
@@ -140,13 +142,7 @@ def structure_key(site: Site) -> str:
     return digest.hexdigest()
 
 
-def dependency_tokens(site: Site, changed: set[str]) -> list[str]:
-    """The dependency tokens (as in `Fingerprinter.key_and_deps`) that the articles at the paths in
-    `changed` invalidate: each article, and every tag, source, author and period that holds one."""
-    tokens = [f"\na:{path}\n" for path in sorted(changed)]
-    edited = {a for a in site.articles if a.path in changed}  # articles hash by identity
-    for groups in (site.tags, site.sources, site.authors, site.years, site.months, site.days):
-        for group in groups:
-            if not edited.isdisjoint(group.articles):
-                tokens.append(f"\ng:{group.url}\n")
-    return tokens
+def dependency_string(paths: set[str]) -> str:
+    """Article paths as stored with a page: one per line, with a newline either side, so that
+    `f"\\n{path}\\n" in deps` is an exact match."""
+    return "\n" + "\n".join(sorted(paths)) + "\n"

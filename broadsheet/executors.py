@@ -7,10 +7,9 @@ Tasks are plain top-level functions over plain data, picklable for any of them.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 from broadsheet.errors import BroadsheetError
@@ -40,6 +39,9 @@ def default_jobs() -> int:
 
 def fork_pool(jobs: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Executor:
     """Local worker processes. Forked, so `initargs` reach the workers without pickling."""
+    import multiprocessing  # here, not at the top: a small rebuild runs in this process and never needs it
+    from concurrent.futures import ProcessPoolExecutor
+
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         if initializer:
             initializer(*initargs)

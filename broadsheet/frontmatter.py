@@ -17,8 +17,6 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article, Image
 from broadsheet.urls import slugify
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-
 # python-frontmatter's YAML handler, loading with a (C)SafeLoader: no Python objects from content.
 _YAML = YAMLHandler()
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -12,9 +12,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.frontmatter import MAX_FILE_BYTES, parse_article
 from broadsheet.model import Article, Period, Site, Term
 from broadsheet.urls import slugify
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ def decode_article(rel: str, data: bytes, tz: ZoneInfo) -> Article:
             path=rel,
             line=text[: text.index("\0")].count("\n") + 1,
         )
+    from broadsheet.frontmatter import parse_article  # with YAML: only needed when a file changed
+
     return parse_article(text.replace("\r\n", "\n"), rel, tz)
 
 
@@ -169,10 +172,14 @@ def _terms(kind: str, articles: tuple[Article, ...], names_of: Callable[[Article
     """Group by slug; the display name is the most used spelling (ties: alphabetical)."""
     members: dict[str, list[Article]] = defaultdict(list)
     spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    slug_of: dict[str, str] = {}  # a few hundred names, each used by many articles
+    fallback = kind.rstrip("s")
     for article in articles:
         seen: set[str] = set()
         for name in names_of(article):
-            slug = slugify(name, fallback=kind.rstrip("s"))
+            slug = slug_of.get(name)
+            if slug is None:
+                slug = slug_of[name] = slugify(name, fallback=fallback)
             spellings[slug][name] += 1
             if slug not in seen:
                 seen.add(slug)

@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import nh3
-from markdown_it import MarkdownIt
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
@@ -53,9 +52,15 @@ class Rendered:
     text: str  # the whole body as plain text, whitespace folded
 
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # One parser per process: building the rule chains costs more than a short article.
+    from markdown_it import MarkdownIt  # imported on first parse: a rebuild from the cache parses nothing
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.validateLink = is_safe_url  # type: ignore[method-assign]

@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.exceptions import TemplateRuntimeError
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from broadsheet.assets import hash_static
@@ -54,6 +55,39 @@ def json_ld(value: Any) -> Markup:
     return Markup(text)  # noqa: S704 - every markup character is escaped above
 
 
+class _TrackingContext(Context):
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+        touched = __self.environment.touched  # type: ignore[attr-defined]
+        if touched is not None:
+            for value in (*args, *kwargs.values()):
+                if type(value) is Article:
+                    touched.add(value.path)
+                elif type(value) is list or type(value) is tuple:
+                    touched.update(v.path for v in value if type(v) is Article)
+        return super().call(__obj, *args, **kwargs)
+
+
+class TrackingEnvironment(Environment):
+    """Notes which articles a template reads while it renders: those whose attributes it looks up
+    and those it hands to a helper or macro. A page that reaches an article only through a group
+    (a month's count, the previous day's link) does not depend on what that article says, so an
+    edit to it need not render that page again (see deps.py). Lookups through `len` or `==` are
+    not seen; what a page reaches that way is part of the site's structure."""
+
+    context_class = _TrackingContext
+    touched: set[str] | None = None  # article paths read by the render in progress
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if self.touched is not None and type(obj) is Article:
+            self.touched.add(obj.path)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if self.touched is not None and type(obj) is Article:
+            self.touched.add(obj.path)
+        return super().getitem(obj, argument)
+
+
 def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> Environment:
     """The template environment; with `bytecode_dir`, compiled templates are kept there between
     builds (keyed by each template's source), which saves a small rebuild most of its Jinja time."""
@@ -63,7 +97,7 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
     if bytecode_dir is not None:
         bytecode_dir.mkdir(parents=True, exist_ok=True)
         bytecode_cache = FileSystemBytecodeCache(str(bytecode_dir))
-    env = Environment(
+    env = TrackingEnvironment(
         loader=FileSystemLoader(templates_dir),
         bytecode_cache=bytecode_cache,
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
@@ -112,7 +146,8 @@ class Renderer:
         self.html_of = html_of
         self.env = env
         self._tag_links: dict[str, list[tuple[str, str]]] = {}
-        self._tag_slugs: dict[str, tuple[str, ...]] | None = None
+        self._slugs: dict[str, str] = {}  # tag name -> slug
+        self._tag_slugs: _TagSlugs | None = None
         self._items: dict[tuple, Markup] = {}
         base = config.base_path
         self.site_globals = {
@@ -188,8 +223,12 @@ class Renderer:
         links = self._tag_links.get(article.path)
         if links is None:
             seen: dict[str, str] = {}
+            slugs = self._slugs
             for name in article.tags:
-                seen.setdefault(slugify(name, fallback="tag"), name)
+                slug = slugs.get(name)
+                if slug is None:
+                    slug = slugs[name] = slugify(name, fallback="tag")
+                seen.setdefault(slug, name)
             links = self._tag_links[article.path] = [(name, f"tags/{slug}/") for slug, name in seen.items()]
         return links
 
@@ -229,24 +268,47 @@ class Renderer:
 
     # --- rendering ------------------------------------------------------------------------------
     def render_page(self, page: Page) -> Output:
+        return self.render_tracked(page)[0]
+
+    def render_tracked(self, page: Page) -> tuple[Output, set[str]]:
+        """The page, and the paths of the articles its templates read (see TrackingEnvironment)."""
+        env = self.env
+        touched: set[str] = set()
+        if isinstance(env, TrackingEnvironment):
+            env.touched = touched
         try:
-            template = self.env.get_template(page.template)
+            template = env.get_template(page.template)
             html = template.render(page=page, **page.context)
         except TemplateError as exc:
             raise _template_error(exc, page) from exc
-        return Output(output_path(page.url), html.encode("utf-8"))
+        finally:
+            if isinstance(env, TrackingEnvironment):
+                env.touched = None
+        return Output(output_path(page.url), html.encode("utf-8")), touched
 
-    def tag_slugs(self) -> dict[str, tuple[str, ...]]:
-        """Article path -> its tag slugs, as in its tag links (computed once per build)."""
+    def tag_slugs(self) -> Mapping[str, tuple[str, ...]]:
+        """Article path -> its tag slugs, as in its tag links (each worked out when first asked for:
+        a small rebuild asks for few)."""
         if self._tag_slugs is None:
-            self._tag_slugs = {
-                a.path: tuple(href.removeprefix("tags/").removesuffix("/") for _, href in self.tag_links(a))
-                for a in self.site.articles
-            }
+            self._tag_slugs = _TagSlugs(self)
         return self._tag_slugs
 
     def pages(self, related_for: RelatedFinder | None = None) -> Iterator[Page]:
         return plan_pages(self.site, self.config, self.tag_slugs(), related_for)
+
+
+class _TagSlugs(dict[str, tuple[str, ...]]):
+    def __init__(self, renderer: Renderer) -> None:
+        super().__init__()
+        self.renderer = renderer
+        self.by_path: dict[str, Article] | None = None
+
+    def __missing__(self, path: str) -> tuple[str, ...]:
+        if self.by_path is None:
+            self.by_path = {a.path: a for a in self.renderer.site.articles}
+        links = self.renderer.tag_links(self.by_path[path])
+        slugs = self[path] = tuple(href.removeprefix("tags/").removesuffix("/") for _, href in links)
+        return slugs
 
 
 def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from broadsheet.deps import Fingerprinter
 from broadsheet.executors import chunked, fork_pool
@@ -22,6 +22,7 @@ _RENDER_CHUNK = 128
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)
+Rendered = tuple[str, bytes, set[str]]  # output path, bytes, paths of the articles the templates read
 
 
 class RenderPlan:
@@ -30,15 +31,15 @@ class RenderPlan:
         self.pages = pages
         self.feeds = feeds
 
-    def run(self, jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
-        out: list[tuple[str, bytes]] = []
+    def run(self, jobs: Sequence[Job]) -> list[Rendered]:
+        out: list[Rendered] = []
         for kind, index in jobs:
             if kind == "page":
-                result = self.renderer.render_page(self.pages[index])
-                out.append((result.path, result.data or b""))
-            else:
+                result, touched = self.renderer.render_tracked(self.pages[index])
+                out.append((result.path, result.data or b"", touched))
+            else:  # a feed reads only the articles it lists, which its context names
                 spec = self.feeds[index]
-                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec)))
+                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec), set()))
         return out
 
 
@@ -50,12 +51,12 @@ def _init_worker(plan: RenderPlan) -> None:
     _worker_plan = plan
 
 
-def _run_in_worker(jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
+def _run_in_worker(jobs: Sequence[Job]) -> list[Rendered]:
     assert _worker_plan is not None
     return _worker_plan.run(jobs)
 
 
-def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[tuple[str, bytes]]:
+def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
     if not jobs:
         return
     progress("render", 0, len(jobs))
@@ -85,7 +86,7 @@ class CachedRelated:
         self,
         site: Site,
         count: int,
-        tag_slugs: dict[str, tuple[str, ...]],
+        tag_slugs: Mapping[str, tuple[str, ...]],
         fingerprints: Fingerprinter,
         known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
     ) -> None:

@@ -3,9 +3,9 @@
 A build is written into a spare tree beside the output and then swapped in with one atomic rename
 (renameat2 RENAME_EXCHANGE), so a reader (or a killed build) sees either the old site or the new
 one, never a mix. The spare is the previous version, updated in place with only what changed, so a
-small edit to a large site writes a few files. (A reader still inside the old tree when the next build
-starts sees that build's edits: the guarantee holds per build, as for any two-tree server.) A manifest of what Broadsheet wrote marks a folder as
-ours; a folder without one is never replaced.
+small edit to a large site writes a few files. (A reader still inside the old tree when the next
+build starts sees that build's edits: the guarantee holds per build, as for any two-tree server.)
+A manifest of what Broadsheet wrote marks a folder as ours; a folder without one is never replaced.
 """
 
 from __future__ import annotations
@@ -70,10 +70,12 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
     return output
 
 
-def refuse_foreign_files(output: Path) -> None:
+def refuse_foreign_files(output: Path, ours: dict[str, str] | None = None) -> None:
     """A swap replaces the whole output folder: refuse it while someone else's files are in there.
-    (Checked only when a swap is about to happen: walking a large site costs more than a no-op build.)"""
-    foreign = _foreign_files(output) if output.is_dir() else []
+    (Checked only when a swap is about to happen. `ours`: the folder's manifest, already read.)"""
+    if not output.is_dir():
+        return
+    foreign = _foreign_files(output, read_manifest(output) if ours is None else ours)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise BroadsheetError(
@@ -83,21 +85,95 @@ def refuse_foreign_files(output: Path) -> None:
         )
 
 
-def _foreign_files(output: Path) -> list[str]:
-    """Files (and links) in our output folder that its manifest does not list: someone else's."""
-    ours = read_manifest(output)
+def _foreign_files(output: Path, ours: dict[str, str]) -> list[str]:
+    """Files (and links) in our output folder that its manifest does not list: someone else's.
+
+    Adding or removing an entry changes a folder's modification time, and the build that wrote the
+    tree noted every folder's (see _save_stamps), so only folders whose time moved are listed, plus
+    the top one, where the manifest itself changes. Without those notes, everything is listed."""
+    stamps = _load_stamps(output)
+    base = str(output) + "/"
+    changed = [""]
+    for folder, mtime in stamps.items():
+        try:
+            if os.stat(base + folder).st_mtime_ns != mtime:
+                changed.append(folder)
+        except OSError:
+            pass  # gone: nothing of anyone's in there, and its parent's time moved
     found = []
-    pending = [(str(output), "")]
-    while pending:
-        folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
+    for start in changed:
+        pending = [start]
+        while pending:
+            folder = pending.pop()
+            prefix = folder + "/" if folder else ""
+            try:
+                with os.scandir(base + folder) as listing:
+                    entries = list(listing)
+            except OSError:
+                continue
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, rel + "/"))
+                    if rel not in stamps:  # a folder the build did not leave: look at everything in it
+                        pending.append(rel)
                 elif rel not in ours and not rel.startswith(MANIFEST):  # MANIFEST.<pid>.tmp: ours, mid-update
                     found.append(rel)
     return sorted(found)
+
+
+def _stamps_file(tree: Path) -> Path:
+    """Beside the two trees, not in them: the notes must not be published or differ between builds."""
+    name = tree.name.removeprefix(".").removesuffix(".spare")
+    return tree.with_name(f".{name}.folders.json")
+
+
+def _save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str]) -> None:
+    """Note the modification time of every folder of the tree just written, under the tree's inode
+    (the trees swap names, not inodes). Folders this build left alone keep the time noted when the
+    tree was last written: if that still matches, nothing has been added there since."""
+    target = _stamps_file(tree)
+    notes = _read_stamps(target)
+    inode = str(tree.stat().st_ino)
+    base = str(tree) + "/"
+    old = notes.get(inode)
+    if isinstance(old, dict) and len(touched) < 1000:
+        stamps = dict(old)
+        folders = _folders_of(touched)
+        for folder in folders:
+            try:
+                stamps[folder] = os.stat(base + folder).st_mtime_ns
+            except OSError:
+                stamps.pop(folder, None)
+    else:
+        stamps = {folder: os.stat(base + folder).st_mtime_ns for folder in sorted(_folders_of(files))}
+    others = [(k, v) for k, v in notes.items() if k != inode][-1:]  # the other tree's
+    staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    staged.write_text(json.dumps({**dict(others), inode: stamps}), "utf-8")
+    os.replace(staged, target)
+
+
+def _folders_of(files: Iterable[str]) -> set[str]:
+    """Every folder holding one of `files`, and the folders above it (not the top one, "")."""
+    folders: set[str] = set()
+    for path in files:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
+def _load_stamps(tree: Path) -> dict[str, int]:
+    found = _read_stamps(_stamps_file(tree)).get(str(tree.stat().st_ino))
+    return found if isinstance(found, dict) else {}
+
+
+def _read_stamps(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 @contextlib.contextmanager
@@ -116,24 +192,35 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def read_manifest(output: Path) -> dict[str, str]:
+def _read_manifest_data(output: Path) -> dict:
     try:
         data = json.loads((output / MANIFEST).read_text("utf-8"))
-        if data.get("version") == _MANIFEST_VERSION and isinstance(data.get("files"), dict):
-            return {str(k): str(v) for k, v in data["files"].items()}
-    except (OSError, ValueError, AttributeError):
-        pass
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _files_of(data: dict) -> dict[str, str]:
+    files = data.get("files")
+    if data.get("version") == _MANIFEST_VERSION and isinstance(files, dict):
+        return {str(k): str(v) for k, v in files.items()}
     return {}
+
+
+def _errors_of(data: dict) -> list[str] | None:
+    errors = data.get("errors")
+    return [str(e) for e in errors] if isinstance(errors, list) else None
+
+
+def read_manifest(output: Path) -> dict[str, str]:
+    """path -> digest of every file the build that wrote this folder put there ({} if not ours)."""
+    return _files_of(_read_manifest_data(output))
 
 
 def read_build_errors(output: Path) -> list[str] | None:
     """The errors the manifest records for the build that wrote (or last failed to replace) this
     folder: [] for a clean build, None when unknown (no manifest, or one from before this was kept)."""
-    try:
-        errors = json.loads((output / MANIFEST).read_text("utf-8")).get("errors")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return [str(e) for e in errors] if isinstance(errors, list) else None
+    return _errors_of(_read_manifest_data(output))
 
 
 def record_failed_build(output: Path, errors: Sequence[str]) -> None:
@@ -178,7 +265,8 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     Outputs are streamed, never all held in memory. An output with `keep` must match the file in
     `output` per its manifest (MissingOutput if that file is gone). `errors` (from a --keep-going
     build) go into the manifest so that `publish` refuses such a site."""
-    live = read_manifest(output) if output.is_dir() else {}
+    live_data = _read_manifest_data(output) if output.is_dir() else {}
+    live = _files_of(live_data)
     spare = spare_dir(output)
     have = read_manifest(spare) if spare.is_dir() else {}
     if spare.is_dir() and not have:
@@ -188,10 +276,14 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
         (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
     digests: dict[str, str] = {}
     written = linked = 0
+    touched: list[str] = []  # files of the spare written, linked or removed
     made_dirs: set[str] = set()
+    spare_prefix = str(spare) + "/"  # strings, not Paths: this loop runs once per file of the site
+    exists = os.path.exists
     for item in outputs:
-        if item.path in digests:
-            raise BroadsheetError(f"two outputs want the same file {item.path!r}", path=item.path)
+        path = item.path
+        if path in digests:
+            raise BroadsheetError(f"two outputs want the same file {path!r}", path=path)
         data = item.data
         if item.keep is not None:
             digest = item.keep
@@ -199,17 +291,18 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
             if data is None:
                 data = item.source.read_bytes()  # type: ignore[union-attr]
             digest = _digest(data)
-        digests[item.path] = digest
-        target = spare / item.path
-        if have.get(item.path) == digest and target.exists():
+        digests[path] = digest
+        if have.get(path) == digest and exists(spare_prefix + path):
             continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
-        is_new = item.path not in have
-        parent = item.path.rpartition("/")[0]
+        target = spare / path
+        is_new = path not in have
+        parent = path.rpartition("/")[0]
         if is_new and parent not in made_dirs:
             os.makedirs(spare / parent, exist_ok=True)
             made_dirs.add(parent)
         if live.get(item.path) == digest and _link_over(output / item.path, target):
             linked += 1
+            touched.append(path)
             continue
         if data is None:
             raise MissingOutput(item.path)
@@ -218,21 +311,22 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
         else:
             _write_over(target, data)
         written += 1
+        touched.append(path)
     stale = sorted(set(have) - set(digests), reverse=True)
+    touched += stale
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             (spare / path).unlink()
     _prune_empty_dirs(spare, stale)
-    (spare / MANIFEST).write_text(
-        json.dumps({"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}, sort_keys=True, indent=0),
-        "utf-8",
-    )
+    manifest = {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}
+    (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, indent=0), "utf-8")
+    _save_stamps(spare, digests, touched)
     removed = len(set(live) - set(digests))
     changed = sum(1 for path, digest in digests.items() if live.get(path) != digest)
     unchanged = len(digests) - changed
-    if output.is_dir() and changed == 0 and removed == 0 and read_build_errors(output) == list(errors):
+    if output.is_dir() and changed == 0 and removed == 0 and _errors_of(live_data) == list(errors):
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
-    refuse_foreign_files(output)
+    refuse_foreign_files(output, _files_of(live_data))
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
 

@@ -279,3 +279,35 @@ def test_content_edit_after_a_failed_build_renders_what_changed_since_the_last_g
     cold_equals_incremental(project)
     pages = list((project / "site").rglob("index.html"))
     assert any("Written while the build was broken" in p.read_text("utf-8") for p in pages)
+
+
+def test_a_body_edit_renders_the_pages_that_read_the_article_not_those_that_only_link_to_its_day(
+    project: Path,
+) -> None:
+    run(project)
+    article = middle_article(project)
+    edit(article, "\n---\n", "\n---\nA brand new opening paragraph.\n\n")  # its summary on lists changes too
+    rendered = set(cold_equals_incremental(project).rendered)
+    day = article.read_text("utf-8").split("date: ", 1)[1][:10].replace("-", "/")
+    assert f"{day}/{article.stem}/index.html" in rendered
+    assert f"{day}/index.html" in rendered  # lists it
+    assert f"{day[:7]}/index.html" in rendered  # the month lists its headline
+    site = project / "site"
+    days = sorted(p.parent.relative_to(site).as_posix() for p in site.glob("*/*/*/index.html"))
+    here = days.index(day)
+    neighbours = {f"{d}/index.html" for d in days[max(0, here - 1) : here + 2] if d != day}
+    assert neighbours, days
+    # Pages that reach it only through a group: links to its day, counts of its year and tags.
+    for path in (*neighbours, f"{day[:4]}/index.html", "archive/index.html", "tags/index.html"):
+        assert path not in rendered, (path, sorted(rendered))
+
+
+def test_a_build_after_another_content_folder_built_into_the_same_site_replaces_all_of_it(project: Path) -> None:
+    run(project)
+    other = project / "other"
+    shutil.copytree(project / "content", other)
+    edit(sorted(other.rglob("*.md"))[0], "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20")  # another sitemap
+    run(project, content_dir=other)
+    assert "1999" in (project / "site" / "sitemap.xml").read_text("utf-8")
+    shutil.rmtree(other)
+    cold_equals_incremental(project)  # from the cache of the first build: nothing in its content changed

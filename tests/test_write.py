@@ -192,6 +192,27 @@ def test_a_foreign_non_empty_folder_is_refused_and_left_alone(make_site: Callabl
     assert files(site.output) == {"thesis.tex": b"years of work"}
 
 
+@pytest.mark.parametrize(
+    "foreign",
+    ["CNAME", "a/b/notes.txt", "a/new/deep/draft.html", "z/draft.html"],
+    ids=["top", "in-our-folder", "in-a-new-folder-in-ours", "in-a-new-folder"],
+)
+def test_a_swap_is_refused_while_the_site_holds_someone_elses_file(tmp_path: Path, foreign: str) -> None:
+    output = tmp_path / "site"
+    pages = [Output("index.html", b"home"), Output("a/b/index.html", b"deep"), Output("a/c/index.html", b"c")]
+    for version in (b"c0", b"c1", b"c", b"c2"):  # each tree written twice: its notes were updated, not made anew
+        write_site([*pages[:2], Output("a/c/index.html", version)], output)
+    (output / foreign).parent.mkdir(parents=True, exist_ok=True)
+    (output / foreign).write_text("mine")
+    with pytest.raises(BroadsheetError, match="did not write") as raised:
+        write_site([*pages[:2], Output("a/c/index.html", b"c3")], output)
+    assert foreign in str(raised.value)
+    assert (output / foreign).read_text() == "mine" and (output / "a/c/index.html").read_bytes() == b"c2"
+    (output / foreign).unlink()
+    write_site([*pages[:2], Output("a/c/index.html", b"c3")], output)
+    assert (output / "a/c/index.html").read_bytes() == b"c3"
+
+
 # --- the lock --------------------------------------------------------------------------------------------
 
 

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.frontmatter import MAX_FILE_BYTES, parse_article
-from broadsheet.load import SourceFile, read_source
+from broadsheet.frontmatter import parse_article
+from broadsheet.load import MAX_FILE_BYTES, SourceFile, read_source
 
 from .helpers import REPO, build, make_project, write_article
 
