@@ -31,7 +31,7 @@ from broadsheet.model import Site
 from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Renderer, make_environment, static_outputs
-from broadsheet.render_stage import CachedRelated, Job, RenderPlan, render_changed
+from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed
 from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
@@ -233,12 +233,22 @@ def _render_and_write(
         ("page", i, output_path(p.url), p.template, _context_of(p)) for i, p in enumerate(pages)
     ]
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
-    records = _plan_renders(entries, fingerprints, cache, manifest, changed)
-    if records is None:  # the last build's page records do not fit: compare every page
-        records = _plan_renders(entries, fingerprints, cache, manifest, None)
+    known = cache.pages() if cache else {}
+    global_key = fingerprints.global_key.decode()
+    if cache is None or (changed is None and (not known or cache.get("global") != global_key)):
+        # Every page is rendered (cold, or the templates or settings changed): fingerprints are only
+        # for the next build, so the workers make them along with the pages.
+        todo: list[Job] = [(kind, index) for kind, index, *_ in entries]
+        records = ([], todo, {}, len(entries) if cache else 0)
+        plan = RenderPlan(renderer, pages, feeds, fingerprints if cache else None, finder)
+    else:
+        dirty = cache.pages_reading(changed) if changed is not None else None
+        records = _plan_renders(entries, fingerprints, known, manifest, dirty)
+        if records is None:  # the last build's page records do not fit: compare every page
+            records = _plan_renders(entries, fingerprints, known, manifest, None)
+        plan = RenderPlan(renderer, pages, feeds)
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
-    plan = RenderPlan(renderer, pages, feeds)
     html_urls = [p.url for p in pages if p.url != "404.html"]
     search = _SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
 
@@ -247,10 +257,12 @@ def _render_and_write(
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
         yield from kept
-        for path, data, touched in render_changed(plan, todo, jobs, progress):
+        for path, data, deps, key in render_changed(plan, todo, jobs, progress):
             rendered.append(path)
-            if touched:
-                fresh_records[path][1].update(touched)
+            if key is not None:
+                fresh_records[path] = (key, deps)
+            elif path in fresh_records:
+                fresh_records[path][1].update(deps)
             yield Output(path, data)
         if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
             yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
@@ -287,6 +299,7 @@ def _render_and_write(
             [p for p in built if p not in now],
         )
         cache.set("built", state)
+        cache.set("global", global_key)
     return stats, tuple(rendered), fingerprinted
 
 
@@ -295,29 +308,26 @@ def _context_of(page: Page) -> Callable[[], Mapping[str, Any]]:
 
 
 def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:
-    return lambda: {"title": spec.title, "articles": spec.articles}
+    return lambda: feed_context(spec)
 
 
 def _plan_renders(
     entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]],
     fingerprints: Fingerprinter,
-    cache: BuildCache | None,
+    known: Mapping[str, tuple[str, str]],
     manifest: Mapping[str, str],
-    changed: set[str] | None,
+    dirty: set[str] | None,
 ) -> tuple[list[Output], list[Job], dict[str, tuple[str, set[str]]], int] | None:
     """Which outputs are still right (kept) and which to render (todo), with the fresh (key, deps)
     of each page to render (rendering adds the articles its templates read), and how many pages
-    were fingerprinted. With `changed` (the site's structure is unchanged), only pages depending on
-    those articles are; None when the last build's records do not fit."""
+    were fingerprinted. With `dirty` (the site's structure is unchanged: the pages reading an
+    edited article), only those are; None when the last build's records do not fit."""
     kept: list[Output] = []
     todo: list[Job] = []
     fresh: dict[str, tuple[str, set[str]]] = {}
-    known = cache.pages() if cache else {}
-    if changed is not None:
-        assert cache is not None
+    if dirty is not None:
         if len(known) != len(entries):
             return None
-        dirty = cache.pages_reading(changed)
         for kind, index, path, template, context in entries:
             record = known.get(path)
             if record is None:

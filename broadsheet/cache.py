@@ -29,7 +29,7 @@ from typing import Any
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article
 
-SCHEMA = 4
+SCHEMA = 5
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "feeds", "frontmatter", "hosting", "load", "markdown", "model",
@@ -80,7 +80,7 @@ class BuildCache:
             CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
             CREATE TABLE markdown (digest TEXT PRIMARY KEY, rendered TEXT);
             CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
-            CREATE TABLE readers (article TEXT, page TEXT, PRIMARY KEY (article, page)) WITHOUT ROWID;
+            CREATE TABLE readers (article TEXT PRIMARY KEY, pages TEXT);
             CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
             """
         )
@@ -149,29 +149,51 @@ class BuildCache:
     def pages_reading(self, articles: Iterable[str]) -> set[str]:
         """The pages of the last build that depend on any of these articles."""
         found: set[str] = set()
-        for article in articles:
-            found.update(page for (page,) in self.db.execute("SELECT page FROM readers WHERE article=?", (article,)))
+        for pages in self._column("readers", "article", "pages", list(articles)).values():
+            found.update(pages.split("\n"))
         return found
 
     def store_pages(self, pages: Iterable[tuple[str, str, str, str]], gone: Iterable[str] = ()) -> None:
         """Records of pages rendered, as (path, key, digest, deps: article paths one per line), and
         the paths of pages the site no longer has. Other pages keep their records."""
-        unread = []
+        rows, gone = list(pages), list(gone)
+        old = self._column("pages", "path", "deps", [r[0] for r in rows] + gone)
+        # article -> pages that now read it (True) or no longer do (False)
+        delta: dict[str, dict[str, bool]] = {}
         for path in gone:
-            row = self.db.execute("SELECT deps FROM pages WHERE path=?", (path,)).fetchone()
-            self.db.execute("DELETE FROM pages WHERE path=?", (path,))
-            unread += [(a, path) for a in row[0].split("\n") if a] if row else []
-        self.db.executemany("DELETE FROM readers WHERE article=? AND page=?", unread)
-        for path, key, digest, deps in pages:
-            row = self.db.execute("SELECT deps FROM pages WHERE path=?", (path,)).fetchone()
-            if row and row[0] == deps:
-                self.db.execute("UPDATE pages SET key=?, digest=? WHERE path=?", (key, digest, path))
-                continue
-            old = set(row[0].split("\n")) if row else set()
-            new = set(deps.split("\n"))
-            self.db.executemany("DELETE FROM readers WHERE article=? AND page=?", ((a, path) for a in old - new if a))
-            self.db.executemany("INSERT INTO readers VALUES (?, ?)", ((a, path) for a in new - old if a))
-            self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", (path, key, digest, deps))
+            for article in _lines(old.get(path)):
+                delta.setdefault(article, {})[path] = False
+        for path, _, _, deps in rows:
+            before = old.get(path)
+            if before != deps:
+                was, now = set(_lines(before)), set(_lines(deps))
+                for article in was - now:
+                    delta.setdefault(article, {})[path] = False
+                for article in now - was:
+                    delta.setdefault(article, {})[path] = True
+        current = self._column("readers", "article", "pages", list(delta))
+        updated = []
+        for article, changes in delta.items():
+            readers = set(_lines(current.get(article)))
+            readers.update(page for page, reads in changes.items() if reads)
+            readers.difference_update(page for page, reads in changes.items() if not reads)
+            updated.append((article, "\n".join(sorted(readers))))
+        self.db.executemany("INSERT OR REPLACE INTO readers VALUES (?, ?)", updated)
+        self.db.executemany("DELETE FROM pages WHERE path=?", ((p,) for p in gone))
+        self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", rows)
+
+    def _column(self, table: str, key: str, column: str, keys: list[str]) -> dict[str, str]:
+        """key -> column for these keys: one query per key when few, one scan when many."""
+        if len(keys) > 256:
+            wanted = set(keys)
+            rows = self.db.execute(f"SELECT {key}, {column} FROM {table}")  # noqa: S608 - our own names
+            return {k: v for k, v in rows if k in wanted}
+        found = {}
+        for k in keys:
+            row = self.db.execute(f"SELECT {column} FROM {table} WHERE {key}=?", (k,)).fetchone()  # noqa: S608
+            if row:
+                found[k] = row[0]
+        return found
 
     # --- the last successful build's articles ----------------------------------------------------
     def built_digests(self) -> dict[str, str]:
@@ -190,6 +212,10 @@ class BuildCache:
         since the last one, and the paths of articles it no longer has."""
         self.db.executemany("INSERT OR REPLACE INTO built VALUES (?, ?, ?)", changed)
         self.db.executemany("DELETE FROM built WHERE path=?", ((p,) for p in gone))
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line for line in text.split("\n") if line] if text else []
 
 
 def _has_meta(db: sqlite3.Connection) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from broadsheet.deps import Fingerprinter
 from broadsheet.executors import chunked, fork_pool
@@ -22,25 +23,53 @@ _RENDER_CHUNK = 128
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)
-Rendered = tuple[str, bytes, set[str]]  # output path, bytes, paths of the articles the templates read
+# output path, bytes, paths of the articles it depends on, and its fingerprint when the plan makes them
+Rendered = tuple[str, bytes, set[str], str | None]
 
 
 class RenderPlan:
-    def __init__(self, renderer: Renderer, pages: list[Page], feeds: list[FeedSpec]) -> None:
+    """What to render. With `fingerprints`, each page is also fingerprinted where it is rendered
+    (a build that renders every page has no use for the keys before): in the workers, in parallel,
+    and its context (related stories, lists) is made there and only there."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        pages: list[Page],
+        feeds: list[FeedSpec],
+        fingerprints: Fingerprinter | None = None,
+        related: CachedRelated | None = None,
+    ) -> None:
         self.renderer = renderer
         self.pages = pages
         self.feeds = feeds
+        self.fingerprints = fingerprints
+        self.related = related
 
     def run(self, jobs: Sequence[Job]) -> list[Rendered]:
         out: list[Rendered] = []
+        fingerprints = self.fingerprints
         for kind, index in jobs:
+            key = None
             if kind == "page":
-                result, touched = self.renderer.render_tracked(self.pages[index])
-                out.append((result.path, result.data or b"", touched))
+                page = self.pages[index]
+                result, deps = self.renderer.render_tracked(page)
+                if fingerprints is not None:
+                    key, named = fingerprints.key_and_deps(result.path, page.template, page.context)
+                    deps |= named
+                out.append((result.path, result.data or b"", deps, key))
             else:  # a feed reads only the articles it lists, which its context names
                 spec = self.feeds[index]
-                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec), set()))
+                deps = set()
+                if fingerprints is not None:
+                    key, deps = fingerprints.key_and_deps(spec.url, "atom", feed_context(spec))
+                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec), deps, key))
         return out
+
+
+def feed_context(spec: FeedSpec) -> dict[str, Any]:
+    """What a feed's fingerprint covers."""
+    return {"title": spec.title, "articles": spec.articles}
 
 
 _worker_plan: RenderPlan | None = None
@@ -51,9 +80,15 @@ def _init_worker(plan: RenderPlan) -> None:
     _worker_plan = plan
 
 
-def _run_in_worker(jobs: Sequence[Job]) -> list[Rendered]:
-    assert _worker_plan is not None
-    return _worker_plan.run(jobs)
+def _run_in_worker(jobs: Sequence[Job]) -> tuple[list[Rendered], dict]:
+    """A batch, and the related-story answers found for it (the parent keeps them for next time)."""
+    plan = _worker_plan
+    assert plan is not None
+    rendered = plan.run(jobs)
+    answers = {}
+    if plan.related is not None:
+        answers, plan.related.answers = plan.related.answers, {}
+    return rendered, answers
 
 
 def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
@@ -71,7 +106,9 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
     gc.freeze()
     try:
         with fork_pool(workers, _init_worker, (plan,)) as pool:
-            for done, batch in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
+            for done, (batch, answers) in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
+                if plan.related is not None:
+                    plan.related.answers.update(answers)
                 yield from batch
                 progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
     finally:
