@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -153,10 +154,12 @@ def main() -> None:
     rows.append(("template changed", *run_build(site, extra)))
 
     print(f"\n{args.articles} articles, {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    print("| build | wall s | ms/article | peak MB (PSS) | result |")
-    print("|---|---:|---:|---:|---|")
+    print("| build | wall s | ms/article | peak MB (PSS) | files written | result |")
+    print("|---|---:|---:|---:|---:|---|")
     for name, wall, peak, summary in rows:
-        print(f"| {name} | {wall:.2f} | {wall * 1000 / args.articles:.2f} | {peak} | {summary} |")
+        written = re.search(r"\((\d+) written", summary)
+        shown = written.group(1) if written else "?"
+        print(f"| {name} | {wall:.2f} | {wall * 1000 / args.articles:.2f} | {peak} | {shown} | {summary} |")
     if not args.keep and not args.workdir:
         shutil.rmtree(work)
 
