@@ -57,6 +57,7 @@ class RenderPlan:
                 if fingerprints is not None:
                     key, named = fingerprints.key_and_deps(result.path, page.template, page.context)
                     deps |= named
+                page.__dict__.pop("context", None)  # made again if ever needed: memory stays flat
                 out.append((result.path, result.data or b"", deps, key))
             else:  # a feed reads only the articles it lists, which its context names
                 spec = self.feeds[index]

@@ -311,3 +311,23 @@ def test_a_build_after_another_content_folder_built_into_the_same_site_replaces_
     assert "1999" in (project / "site" / "sitemap.xml").read_text("utf-8")
     shutil.rmtree(other)
     cold_equals_incremental(project)  # from the cache of the first build: nothing in its content changed
+
+
+def test_records_made_by_parallel_workers_serve_the_next_builds(tmp_path: Path) -> None:
+    """A cold build fingerprints its pages in the render workers; the builds after it must find
+    those records as good as ones made in this process: few pages rendered, the same tree as cold."""
+    root = tmp_path / "big"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    (root / "site.toml").write_text('title = "Test Wire"\n')
+    first = run(root, jobs=2)
+    assert first.rendered_pages > 256  # enough to fan out
+    stories = sorted((root / "content").rglob("*.md"))
+    edit(stories[150], "\n---\n", "\n---\nA brand new opening paragraph.\n\n")  # content only
+    body = cold_equals_incremental(root)
+    assert 0 < body.rendered_pages < first.rendered_pages / 10
+    remove_first_tag(stories[40])  # the structure changes: every fingerprint is compared
+    retag = cold_equals_incremental(root)
+    assert retag.fingerprinted_pages == first.fingerprinted_pages
+    assert 0 < retag.rendered_pages < first.rendered_pages / 5
