@@ -37,12 +37,15 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def fork_pool(jobs: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Executor:
-    """Local worker processes. Forked, so `initargs` reach the workers without pickling."""
+def fork_pool(
+    jobs: int, initializer: Callable[..., None] | None = None, initargs: tuple = (), *, fork_one: bool = False
+) -> Executor:
+    """Local worker processes. Forked, so `initargs` reach the workers without pickling. One job runs
+    in this process, unless `fork_one` (for a caller that does work of its own meanwhile)."""
     import multiprocessing  # here, not at the top: a small rebuild runs in this process and never needs it
     from concurrent.futures import ProcessPoolExecutor
 
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < (1 if fork_one else 2) or "fork" not in multiprocessing.get_all_start_methods():
         if initializer:
             initializer(*initargs)
         return InlineExecutor()

@@ -21,7 +21,6 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 # Browsers ignore these inside a scheme ("java\tscript:"), so they must not hide one from us.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _TAGS = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr",
@@ -115,15 +114,17 @@ def render_markdown(source: str, *, accelerate: bool = True) -> Rendered:
     else:
         html = _render_reference(source)
     html = _clean(html)
-    text = _SPACE.sub(" ", unescape(_TAGS.sub(" ", html))).strip()
+    # Whitespace folded by split and join: str.split() splits on exactly what the regex \s matches
+    # (str.isspace), and costs a fraction of re.sub(r"\s+", " ", ...) on a whole article.
+    words = unescape(_TAGS.sub(" ", html)).split()
     first = re.search(r"<p>(.*?)</p>", html, re.S)
-    first_text = _SPACE.sub(" ", unescape(_TAGS.sub("", first.group(1)))).strip() if first else ""
-    return Rendered(html=html, words=len(text.split()), first_paragraph=first_text, text=text)
+    first_text = " ".join(unescape(_TAGS.sub("", first.group(1))).split()) if first else ""
+    return Rendered(html=html, words=len(words), first_paragraph=first_text, text=" ".join(words))
 
 
 def summarise(text: str, limit: int = 240) -> str:
     """A plain-text summary of at most `limit` characters, cut at a word boundary."""
-    text = _SPACE.sub(" ", text).strip()
+    text = " ".join(text.split())  # whitespace folded, as in render_markdown
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—-")

@@ -7,11 +7,12 @@ passed as data, never compiled as a template, and Jinja autoescaping is on for H
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import FunctionType, MethodType
+from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
 from jinja2 import (
@@ -57,6 +58,11 @@ def json_ld(value: Any) -> Markup:
     return Markup(text)  # noqa: S704 - every markup character is escaped above
 
 
+# Callables that take a context or environment say so with a `jinja_pass_arg` attribute; these
+# kinds have no other way to (Jinja looks for one on their __call__ too, which these don't have).
+_PLAIN_CALLABLES = frozenset({FunctionType, MethodType, BuiltinFunctionType, Macro})
+
+
 class _TrackingContext(Context):
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         touched = __self.environment.touched  # type: ignore[attr-defined]
@@ -70,8 +76,7 @@ class _TrackingContext(Context):
         # A template makes about a hundred calls per page (url(), helpers, macros). For a plain
         # function, method or macro, do what Context.call does for one without pass_context & co.
         # with fewer lookups: it is a tenth of a page's render time otherwise.
-        kind = type(__obj)
-        if kind is Macro or ((kind is FunctionType or kind is MethodType) and not hasattr(__obj, "jinja_pass_arg")):
+        if type(__obj) in _PLAIN_CALLABLES and not hasattr(__obj, "jinja_pass_arg"):
             if kwargs:
                 kwargs.pop("_block_vars", None)
                 kwargs.pop("_loop_vars", None)
@@ -174,9 +179,16 @@ class Renderer:
         self._tag_links: dict[str, list[tuple[str, str]]] = {}
         self._slugs: dict[str, str] = {}  # tag name -> slug
         self._tag_slugs: _TagSlugs | None = None
-        self._items: dict[tuple, Markup] = {}
-        self._summaries: dict[Article, str] = {}
-        self._ld: tuple[Article | None, dict[str, Any]] = (None, {})  # the last article_ld answer
+        # List entries, least recently used first. One per article is about what a build reuses
+        # (each article's entry on the front, tag, source and author lists); more would mostly hold
+        # entries no page asks for again (related-story and day-page variants), in every worker.
+        self._items: OrderedDict[tuple, Markup] = OrderedDict()
+        self._items_limit = max(1024, len(site.articles))
+        # The last answers of summary() and article_ld(): an article's page asks for each two or
+        # three times in a row. (Remembering every article's would cost each worker megabytes.)
+        self._summary: tuple[Article | None, str] = (None, "")
+        self._ld: tuple[Article | None, dict[str, Any]] = (None, {})
+        self._links: dict[tuple[str, str], tuple[str, str]] = {}  # one (name, href) per tag spelling
         base = config.base_path
         self.site_globals = {
             "title": config.title,
@@ -208,11 +220,25 @@ class Renderer:
         """The `item` macro of _macros.html (an article as a list entry), rendered once per article
         and options and reused on every list that shows it: one article appears on a dozen lists."""
         key = (article, *sorted(options.items())) if len(options) > 1 else (article, *options.items())
-        found = self._items.get(key)
+        items = self._items
+        found = items.get(key)
         if found is None:
             macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
-            found = self._items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
+            found = items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
+            if len(items) > self._items_limit:
+                items.popitem(last=False)
+        else:
+            items.move_to_end(key)
         return found
+
+    def preload(self, templates: Iterable[str]) -> None:
+        """Compile these templates and the macros now: in the process that forks the render workers,
+        so that they share the compiled code instead of each compiling it again."""
+        for name in (*templates, "_macros.html"):
+            try:
+                self.env.get_template(name)
+            except TemplateError:
+                continue  # no macros in this theme; a broken page template is reported when rendered
 
     def asset(self, name: str) -> str:
         """Link to templates/static/<name> under its content-hashed name, which hosts may cache for a year."""
@@ -242,10 +268,10 @@ class Renderer:
         return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown
 
     def summary(self, article: Article) -> str:
-        # Asked for three times by an article's own page and again by every list showing it.
-        found = self._summaries.get(article)
-        if found is None:
-            found = self._summaries[article] = article.summary or summarise(self.facts[article.path].first_paragraph)
+        last, found = self._summary
+        if last is not article:
+            found = article.summary or summarise(self.facts[article.path].first_paragraph)
+            self._summary = (article, found)
         return found
 
     def reading_minutes(self, article: Article) -> int:
@@ -261,7 +287,11 @@ class Renderer:
                 if slug is None:
                     slug = slugs[name] = slugify(name, fallback="tag")
                 seen.setdefault(slug, name)
-            links = self._tag_links[article.path] = [(name, f"tags/{slug}/") for slug, name in seen.items()]
+            shared = self._links  # the same few hundred pairs on every article: kept once
+            links = self._tag_links[article.path] = [
+                shared.get((slug, name)) or shared.setdefault((slug, name), (name, f"tags/{slug}/"))
+                for slug, name in seen.items()
+            ]
         return links
 
     def image_src(self, src: str | None) -> str | None:
@@ -274,7 +304,6 @@ class Renderer:
         return article.date.isoformat() if article.has_time else article.day.isoformat()
 
     def article_ld(self, article: Article) -> dict[str, Any]:
-        # An article page asks twice in a row (og:image, then the script block): keep the last answer.
         last, data = self._ld
         if last is article:
             return data

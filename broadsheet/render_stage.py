@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 from broadsheet.deps import Fingerprinter
@@ -19,7 +21,7 @@ from broadsheet.pages import Page, RelatedIndex
 from broadsheet.render import Renderer
 
 Progress = Callable[[str, int, int], None]
-_RENDER_CHUNK = 128
+_RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished batches (~1 MB each)
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)
@@ -101,19 +103,62 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
             yield from plan.run(batch)
             progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
         return
+    plan.renderer.preload({plan.pages[index].template for kind, index in jobs if kind == "page"})
+    for article in plan.renderer.site.articles:
+        # Computed on first use and stored in the article: here once, not in a copy of the
+        # article's memory in every worker.
+        article.day, article.url  # noqa: B018
     # Frozen objects are left alone by the garbage collector, so forked workers share their memory
     # pages with this process instead of copying them.
     gc.collect()
     gc.freeze()
+    # Paths arrive from the workers as fresh strings on every page that names them; the parent keeps
+    # them all until the build's records are written, so each is swapped for the site's own copy.
+    own = {a.path: a.path for a in plan.renderer.site.articles}
+    chunks = iter(chunked(jobs, _RENDER_CHUNK))
+    # Batches in order, each rendered by a worker or here. A few are in flight, not all (as
+    # Executor.map would submit): finished batches wait in memory until the writer takes them.
+    slots: deque[Future[tuple[list[Rendered], dict]]] = deque()
+    held, queued = 4 * workers, 2 * (workers - 1)  # batches at most in `slots`, and given to workers
+
+    def here() -> bool:
+        """Render the next batch in this process. Instead of waiting for a worker, this process
+        takes a share of the pages, so one worker fewer is forked: each worker ends up with its own
+        copy of most of the site's objects (touching an object writes its memory)."""
+        chunk = next(chunks, None)
+        if chunk is None:
+            return False
+        future: Future[tuple[list[Rendered], dict]] = Future()
+        future.set_result((plan.run(chunk), {}))
+        slots.append(future)
+        return True
+
     try:
-        with fork_pool(workers, _init_worker, (plan,)) as pool:
-            for done, (batch, answers) in enumerate(pool.map(_run_in_worker, chunked(jobs, _RENDER_CHUNK)), 1):
-                if plan.related is not None:
-                    plan.related.answers.update(answers)
-                yield from batch
+        with fork_pool(workers - 1, _init_worker, (plan,), fork_one=True) as pool:
+            done = 0
+            while True:
+                busy = sum(not f.done() for f in slots)
+                while busy < queued and len(slots) < held and (chunk := next(chunks, None)) is not None:
+                    slots.append(pool.submit(_run_in_worker, chunk))
+                    busy += 1
+                if not slots:
+                    break
+                if not slots[0].done() and len(slots) < held and here():
+                    continue  # the next batch is not ready: render one here meanwhile
+                yield from _received(plan, slots.popleft().result(), own)
+                done += 1
                 progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
     finally:
         gc.unfreeze()
+
+
+def _received(plan: RenderPlan, result: tuple[list[Rendered], dict], own: dict[str, str]) -> list[Rendered]:
+    batch, answers = result
+    if plan.related is not None:
+        plan.related.answers.update(
+            (own.get(path, path), (key, tuple(own.get(p, p) for p in found))) for path, (key, found) in answers.items()
+        )
+    return [(path, data, {own.get(p, p) for p in deps}, key) for path, data, deps, key in batch]
 
 
 class CachedRelated:

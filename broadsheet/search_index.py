@@ -55,7 +55,12 @@ def article_terms(article: Article, body_text: str) -> str:
     """Every distinct term of an article's title, body, tags, authors and source, space-separated
     (one string per article keeps the cache and memory small)."""
     parts = [article.title, body_text, " ".join(article.tags), " ".join(article.authors), article.source or ""]
-    return " ".join(dict.fromkeys(normalise(" ".join(parts))))
+    text = " ".join(parts)
+    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).translate(_marks()).lower()
+    # normalise(), but each distinct word is filtered and cut once, not every time it occurs (an
+    # article says "the" fifty times); the first occurrences come in the same order.
+    words = dict.fromkeys(_WORD.findall(folded))
+    return " ".join(dict.fromkeys(w[:MAX_TERM] for w in words if len(w) > 1 or w.isdigit()))
 
 
 def search_fingerprint(site: Site, base_path: str) -> str:

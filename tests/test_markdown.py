@@ -5,7 +5,9 @@ and end to end on a built page, where frontmatter URLs (image, original_url) are
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from html import unescape
 from urllib.parse import unquote
 
 import lxml.html
@@ -233,3 +235,26 @@ tags: ["<img src=x onerror=alert(1)>"]
     # The tag became a page with a safe slug and its name shown as text.
     tag_pages = list((site.output / "tags").glob("*/index.html"))
     assert len(tag_pages) == 1 and "<" not in tag_pages[0].parent.name
+
+
+PLAIN = list("ab \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u3000&;<>#*_`[]()!") + ["&amp;", "&#32;", "&nbsp;", "- ", "## "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PLAIN), max_size=80).map("".join))
+def test_plain_text_facts_fold_whitespace_as_the_regex_did(source: str) -> None:
+    # render_markdown folds whitespace with str.split(); the facts must be what re.sub(r"\s+", " ") gave.
+    rendered = render_markdown(source)
+    tags, space = re.compile(r"<[^>]*>"), re.compile(r"\s+")
+    text = space.sub(" ", unescape(tags.sub(" ", rendered.html))).strip()
+    first = re.search(r"<p>(.*?)</p>", rendered.html, re.S)
+    first_text = space.sub(" ", unescape(tags.sub("", first.group(1)))).strip() if first else ""
+    assert (rendered.text, rendered.words, rendered.first_paragraph) == (text, len(text.split()), first_text)
+    assert summarise(source) == _regex_summary(source)
+
+
+def _regex_summary(text: str, limit: int = 240) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:—-") + "…"

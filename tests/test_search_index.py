@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import given
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
-from broadsheet.search_index import MAX_TERM, normalise, shard_name
+from broadsheet.model import Article
+from broadsheet.search_index import MAX_TERM, article_terms, normalise, shard_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,6 +29,20 @@ def test_normalise_gives_short_lowercase_words(text: str) -> None:
         assert term == term.lower()
         assert not any(c.isspace() for c in term)
         assert shard_name(term)  # every term has a shard
+
+
+WORDY = st.lists(st.sampled_from(list("ab Z9_é\u0301ß-— \n") + ["x" * 40, "y" * 33, "the "]), max_size=30).map("".join)
+
+
+@given(title=WORDY, body=WORDY, tags=st.lists(WORDY, max_size=3), source=st.none() | WORDY)
+def test_article_terms_are_the_distinct_normalised_words_in_order(
+    title: str, body: str, tags: list[str], source: str | None
+) -> None:
+    # article_terms skips normalise() for speed; it must give exactly what normalise() gives, deduplicated.
+    day = datetime(2024, 1, 1, tzinfo=UTC)
+    article = Article("a.md", title, day, False, "a", "", "d", ("Ann",), tuple(tags), source)
+    text = " ".join([title, body, " ".join(tags), "Ann", source or ""])
+    assert article_terms(article, body) == " ".join(dict.fromkeys(normalise(text)))
 
 
 def load_index(site: Path) -> tuple[dict, list[list], dict[str, list[int]]]:
