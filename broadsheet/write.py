@@ -18,7 +18,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,43 +277,33 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     with contextlib.suppress(FileNotFoundError):
         (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
     digests: dict[str, str] = {}
-    written = linked = 0
     touched: list[str] = []  # files of the spare written, linked or removed
     made_dirs: set[str] = set()
     spare_prefix = str(spare) + "/"  # strings, not Paths: this loop runs once per file of the site
     exists = os.path.exists
-    for item in outputs:
-        path = item.path
-        if path in digests:
-            raise BroadsheetError(f"two outputs want the same file {path!r}", path=path)
-        data = item.data
-        if item.keep is not None:
-            digest = item.keep
-        else:
-            if data is None:
-                data = item.source.read_bytes()  # type: ignore[union-attr]
-            digest = _digest(data)
-        digests[path] = digest
-        if have.get(path) == digest and exists(spare_prefix + path):
-            continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
-        target = spare / path
-        is_new = path not in have
-        parent = path.rpartition("/")[0]
-        if is_new and parent not in made_dirs:
-            os.makedirs(spare / parent, exist_ok=True)
-            made_dirs.add(parent)
-        if live.get(item.path) == digest and _link_over(output / item.path, target):
-            linked += 1
+    with _Placer() as placer:
+        for item in outputs:
+            path = item.path
+            if path in digests:
+                raise BroadsheetError(f"two outputs want the same file {path!r}", path=path)
+            data = item.data
+            if item.keep is not None:
+                digest = item.keep
+            else:
+                if data is None:
+                    data = item.source.read_bytes()  # type: ignore[union-attr]
+                digest = _digest(data)
+            digests[path] = digest
+            if have.get(path) == digest and exists(spare_prefix + path):
+                continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
+            is_new = path not in have
+            parent = path.rpartition("/")[0]
+            if is_new and parent not in made_dirs:
+                os.makedirs(spare_prefix + parent, exist_ok=True)
+                made_dirs.add(parent)
+            same_as_live = output / path if live.get(path) == digest else None
+            placer.place(path, spare / path, data, same_as_live, is_new)
             touched.append(path)
-            continue
-        if data is None:
-            raise MissingOutput(item.path)
-        if is_new:
-            _write_new(target, data)
-        else:
-            _write_over(target, data)
-        written += 1
-        touched.append(path)
     stale = sorted(set(have) - set(digests), reverse=True)
     touched += stale
     for path in stale:
@@ -329,6 +321,49 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     refuse_foreign_files(output, _files_of(live_data))
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
+
+
+class _Placer:
+    """Puts files into the spare tree on a few threads. Creating and renaming files is mostly
+    waiting on the file system, which releases the GIL: the build renders on while they land.
+    The first failure is raised (by `place` or on leaving), after every pending write has ended."""
+
+    _IN_FLIGHT = 64  # files handed over and not yet written: bounds the bytes held
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> _Placer:
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="broadsheet-write")
+        return self
+
+    def place(self, path: str, target: Path, data: bytes | None, same_as_live: Path | None, is_new: bool) -> None:
+        assert self._pool is not None
+        self._pending.append(self._pool.submit(_place, path, target, data, same_as_live, is_new))
+        while len(self._pending) > self._IN_FLIGHT:
+            self._pending.popleft().result()
+
+    def __exit__(self, kind: object, value: object, tb: object) -> None:
+        assert self._pool is not None
+        self._pool.shutdown(wait=True)
+        pending, self._pending = self._pending, deque()
+        if kind is None:
+            for future in pending:
+                future.result()
+
+
+def _place(path: str, target: Path, data: bytes | None, same_as_live: Path | None, is_new: bool) -> None:
+    """One file of the spare: a hard link to the live tree's copy when that has these bytes, else
+    written."""
+    if same_as_live is not None and _link_over(same_as_live, target):
+        return
+    if data is None:
+        raise MissingOutput(path)
+    if is_new:
+        _write_new(target, data)
+    else:
+        _write_over(target, data)
 
 
 def _write_new(target: Path, data: bytes) -> None:
