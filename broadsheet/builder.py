@@ -259,8 +259,8 @@ def _render_and_write(
         yield from kept
         for path, data, deps, key in render_changed(plan, todo, jobs, progress):
             rendered.append(path)
-            if key is not None:
-                fresh_records[path] = (key, deps)
+            if key is not None:  # complete: kept as the string stored, a tenth of a set's memory
+                fresh_records[path] = (key, dependency_string(deps))  # type: ignore[assignment]
             elif path in fresh_records:
                 fresh_records[path][1].update(deps)
             yield Output(path, data)
@@ -284,7 +284,10 @@ def _render_and_write(
     stats = write_site(outputs, output_dir, errors=errors)
     if cache:
         digests = stats.digests
-        rows = ((path, key, digests[path], dependency_string(deps)) for path, (key, deps) in fresh_records.items())
+        rows = (
+            (path, key, digests[path], deps if isinstance(deps, str) else dependency_string(deps))
+            for path, (key, deps) in fresh_records.items()
+        )
         if changed is None:
             now = {path for _, _, path, _, _ in entries}
             cache.store_pages(rows, gone=[path for path in cache.pages() if path not in now])
