@@ -5,9 +5,9 @@ What it remembers, each keyed so a stale entry can never be used:
   its rendered body, so an untouched file is not even read; the Article carries its content digest;
 - per content digest: the body HTML, so a template change never re-parses Markdown;
 - per output page: the fingerprint of everything the page shows -> the digest of the bytes written,
-  so a page whose inputs did not change is not rendered again; and the articles and groups the page
-  depends on, so after an edit that keeps the site's structure only the pages that depend on the
-  edited articles are looked at at all;
+  so a page whose inputs did not change is not rendered again; and the articles the page depends on
+  (named by its context or read by its templates), indexed by article, so after an edit that keeps
+  the site's structure only the pages that depend on the edited articles are looked at at all;
 - per article of the last successful build: its digest and search terms, to tell which articles
   changed since then and to update the search index in place.
 The file records a schema version and a fingerprint of Broadsheet's own code; a cache written by
@@ -150,7 +150,7 @@ class BuildCache:
         """The pages of the last build that depend on any of these articles."""
         found: set[str] = set()
         for pages in self._column("readers", "article", "pages", list(articles)).values():
-            found.update(pages.split("\n"))
+            found.update(_lines(pages))
         return found
 
     def store_pages(self, pages: Iterable[tuple[str, str, str, str]], gone: Iterable[str] = ()) -> None:
