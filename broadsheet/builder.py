@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint
+from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint, dependency_string
 from broadsheet.config import SiteConfig
-from broadsheet.deps import Fingerprinter, dependency_string, global_fingerprint, structure_key
+from broadsheet.deps import Fingerprinter, global_fingerprint, structure_key
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
 from broadsheet.feeds import FeedSpec, feed_specs, sitemap
@@ -290,7 +290,7 @@ def _render_and_write(
         )
         if changed is None:
             now = {path for _, _, path, _, _ in entries}
-            cache.store_pages(rows, gone=[path for path in cache.pages() if path not in now])
+            cache.store_pages(rows, gone=[path for path in known if path not in now])
             cache.set_blob("related", finder.answers)
         else:  # the same pages: only those rendered have new records
             cache.store_pages(rows)

@@ -214,6 +214,11 @@ class BuildCache:
         self.db.executemany("DELETE FROM built WHERE path=?", ((p,) for p in gone))
 
 
+def dependency_string(paths: Iterable[str]) -> str:
+    """A page's dependencies (article paths) as `store_pages` takes them: one per line."""
+    return "\n".join(sorted(paths))
+
+
 def _lines(text: str | None) -> list[str]:
     return [line for line in text.split("\n") if line] if text else []
 

@@ -56,9 +56,6 @@ class Fingerprinter:
         self._memo: dict[int, bytes] = {}
         self._members: dict[int, bytes] = {}
 
-    def key(self, url: str, template: str, context: Mapping[str, Any]) -> str:
-        return self.key_and_deps(url, template, context)[0]
-
     def key_and_deps(self, url: str, template: str, context: Mapping[str, Any]) -> tuple[str, set[str]]:
         """The page's key, and the paths of the articles its context names (not through a group)."""
         parts: list[bytes] = [f"{url}\0{template}\0".encode()]
@@ -140,9 +137,3 @@ def structure_key(site: Site) -> str:
         digest.update(repr((a.path, a.url, a.date.isoformat(), a.tags, a.source, a.authors)).encode())
     digest.update(repr(site.assets).encode())
     return digest.hexdigest()
-
-
-def dependency_string(paths: set[str]) -> str:
-    """Article paths as stored with a page: one per line, with a newline either side, so that
-    `f"\\n{path}\\n" in deps` is an exact match."""
-    return "\n" + "\n".join(sorted(paths)) + "\n"

@@ -47,19 +47,20 @@ def _marks() -> dict[int, None]:
 def normalise(text: str) -> list[str]:
     """Search terms of `text`: lower-cased, accents removed, split on anything not a letter or digit.
     The browser script applies the same rules to the query (`search.js`)."""
-    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).translate(_marks()).lower()
-    return [w[:MAX_TERM] for w in _WORD.findall(folded) if len(w) > 1 or w.isdigit()]
+    return [w[:MAX_TERM] for w in _WORD.findall(_fold(text)) if len(w) > 1 or w.isdigit()]
+
+
+def _fold(text: str) -> str:
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).translate(_marks()).lower()
 
 
 def article_terms(article: Article, body_text: str) -> str:
     """Every distinct term of an article's title, body, tags, authors and source, space-separated
     (one string per article keeps the cache and memory small)."""
     parts = [article.title, body_text, " ".join(article.tags), " ".join(article.authors), article.source or ""]
-    text = " ".join(parts)
-    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).translate(_marks()).lower()
     # normalise(), but each distinct word is filtered and cut once, not every time it occurs (an
     # article says "the" fifty times); the first occurrences come in the same order.
-    words = dict.fromkeys(_WORD.findall(folded))
+    words = dict.fromkeys(_WORD.findall(_fold(" ".join(parts))))
     return " ".join(dict.fromkeys(w[:MAX_TERM] for w in words if len(w) > 1 or w.isdigit()))
 
 
