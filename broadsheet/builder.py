@@ -21,6 +21,7 @@ from typing import Any
 from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint, dependency_string
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint, structure_key
+from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
 from broadsheet.feeds import FeedSpec, feed_specs, sitemap
@@ -32,7 +33,7 @@ from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Renderer, make_environment, static_outputs
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed
-from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
+from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
@@ -41,7 +42,6 @@ from broadsheet.write import (
     WriteStats,
     build_lock,
     check_output_dir,
-    file_digest,
     read_manifest,
     record_failed_build,
     recover,
@@ -75,6 +75,7 @@ class BuildResult:
     errors: list[BroadsheetError] = field(default_factory=list)
     fingerprinted_pages: int = 0  # pages whose inputs were hashed: all of them, unless only content changed
     rendered: tuple[str, ...] = ()  # output paths of the pages and feeds rendered
+    quick: bool = False  # the site model was patched, not made (edit_build.py)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -107,12 +108,45 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         cache = BuildCache(cache_file) if cache_file else None
         with cache or _NullContext():
-            stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
+            settings = settings_stamp(assets, templates_dir, config, options)
+            stamp = input_stamp(markdown, settings, output_dir)
             if cache and cache.get("stamp") == stamp and (last := cache.blob("last")):
                 # Nothing the site is made of has changed since the last clean build: nothing to do.
                 articles_count, files = last
                 stats = WriteStats(files, 0, files, 0, swapped=False)
                 return BuildResult(articles_count, stats, time.perf_counter() - started)
+            if cache and not options.precompress:
+                try:
+                    quick = quick_rebuild(
+                        cache,
+                        markdown,
+                        settings,
+                        output_dir,
+                        config,
+                        lambda site, facts, html_of: Renderer(site, config, env, facts, html_of),
+                        templates_dir,
+                        lambda: manifest_signature(output_dir),
+                        options.drafts,
+                    )
+                except BroadsheetError as exc:  # a template error: as in a full build
+                    record_failed_build(output_dir, [str(exc)])
+                    raise
+                if quick is not None:
+                    cache.set("stamp", restamp(stamp, output_dir))
+                    cache.set_blob("last", (len(quick.site.articles), quick.stats.files))
+                    seconds = time.perf_counter() - started
+                    count = len(quick.rendered)
+                    return BuildResult(
+                        len(quick.site.articles),
+                        quick.stats,
+                        seconds,
+                        count,
+                        quick.parsed,
+                        [],
+                        count,
+                        quick.rendered,
+                        quick=True,
+                    )
             articles, facts, fresh_html, errors, parsed = load_content(
                 markdown, config.tz, cache, options.executor, jobs, progress
             )
@@ -125,12 +159,14 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
             html_of = CachedHtml(fresh_html, cache_file)
             renderer = Renderer(site, config, env, facts, html_of)
             extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
+            records_kept = cache is not None
             try:
                 stats, rendered, checked = _render_and_write(
                     site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except MissingOutput:
                 # Someone changed files in the output folder: forget what we knew and render everything.
+                records_kept = False
                 stats, rendered, checked = _render_and_write(
                     site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
@@ -139,26 +175,38 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 raise
             if cache:
                 # Only a build without errors may be skipped next time: a failed file must be retried.
-                fresh_stamp = input_stamp(markdown, assets, templates_dir, config, options, output_dir)
+                fresh_stamp = restamp(stamp, output_dir)
                 cache.set("stamp", None if errors else fresh_stamp)
                 cache.set_blob("last", (len(site.articles), stats.files))
+                if records_kept and not errors and not options.precompress:
+                    save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
+                else:  # the cache's page records may not describe this output: no quick rebuild after it
+                    forget_snapshot(cache)
     seconds = time.perf_counter() - started
     return BuildResult(len(site.articles), stats, seconds, len(rendered), parsed, errors, checked, rendered)
 
 
-def input_stamp(
-    markdown: list[SourceFile],
-    assets: list[SourceFile],
-    templates_dir: Path,
-    config: SiteConfig,
-    options: BuildOptions,
-    output_dir: Path,
-) -> str:
-    """A hash of every input's stat signature, the settings, Broadsheet's code and the output manifest."""
+def input_stamp(markdown: list[SourceFile], settings: str, output_dir: Path) -> str:
+    """A hash of every Markdown file's stat signature, the other inputs (`settings_stamp`) and the
+    output manifest: while it stays the same, so does the site."""
     digest = hashlib.blake2b(digest_size=16)
-    for group in (markdown, assets):
-        for f in group:
-            digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
+    for f in markdown:
+        digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
+    digest.update(settings.encode())
+    return restamp(digest.hexdigest(), output_dir)
+
+
+def restamp(stamp: str, output_dir: Path) -> str:
+    """The input stamp with the output manifest as it is now (after this build wrote it)."""
+    return stamp.partition(":")[0] + ":" + manifest_signature(output_dir)
+
+
+def settings_stamp(assets: list[SourceFile], templates_dir: Path, config: SiteConfig, options: BuildOptions) -> str:
+    """A hash of every input but the Markdown files: assets and templates (stat signatures), the
+    settings and Broadsheet's code."""
+    digest = hashlib.blake2b(digest_size=16)
+    for f in assets:
+        digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
     digest.update(b"templates\n")
     for path in sorted(templates_dir.rglob("*")):
         st = path.stat()
@@ -167,12 +215,16 @@ def input_stamp(
     digest.update(repr(sorted(settings.items())).encode())
     digest.update(repr((options.drafts, options.keep_going, options.precompress)).encode())
     digest.update(code_fingerprint().encode())
+    return digest.hexdigest()
+
+
+def manifest_signature(output_dir: Path) -> str:
+    """Which manifest the output folder has (its stat signature): the one a build left there, or not."""
     try:
         st = (output_dir / MANIFEST).stat()
-        digest.update(f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
     except FileNotFoundError:
-        digest.update(b"no output")
-    return digest.hexdigest()
+        return "no output"
+    return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
 
 
 @contextlib.contextmanager
@@ -250,7 +302,7 @@ def _render_and_write(
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
     html_urls = [p.url for p in pages if p.url != "404.html"]
-    search = _SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
+    search = SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
 
     rendered: list[str] = []
 
@@ -275,7 +327,8 @@ def _render_and_write(
         yield from search.outputs()
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
-    outputs = with_headers(stream())
+    headers_made: list[set[str]] = []
+    outputs = with_headers(stream(), headers_made)
     if precompress:
         outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
     # Everything loaded and planned so far lives until the end: no need to scan it for cycles again.
@@ -296,6 +349,8 @@ def _render_and_write(
             cache.store_pages(rows)
         search.remember(digests)
         cache.set("sitemap", digests["sitemap.xml"])
+        # For a quick rebuild that adds or drops a search file: whether `_headers` is ours to make again.
+        cache.set_blob("headers", ("made", sorted(headers_made[0])) if headers_made else ("content",))
         now = {a.path: a for a in site.articles}
         cache.record_built(
             ((p, a.digest, renderer.facts[p].terms) for p, a in now.items() if built.get(p) != a.digest),
@@ -352,74 +407,9 @@ def _plan_renders(
     return kept, todo, fresh, len(entries)
 
 
-class _SearchOutputs:
-    """The search index: kept while no article changed (e.g. after a template edit), updated in
-    place after an edit that keeps the site's structure, and made again otherwise."""
-
-    def __init__(
-        self,
-        site: Site,
-        renderer: Renderer,
-        cache: BuildCache | None,
-        manifest: Mapping[str, str],
-        output_dir: Path,
-        changed: set[str] | None,
-    ) -> None:
-        self.site, self.renderer, self.cache = site, renderer, cache
-        self.manifest, self.output_dir, self.changed = manifest, output_dir, changed
-        self.key = search_fingerprint(site, renderer.config.base_path)
-        self.known = cache.blob("search") if cache else None
-        self.paths: list[str] = []
-
-    def outputs(self) -> Iterator[Output]:
-        known = self.known
-        intact = known is not None and all(self.manifest.get(path) == d for path, d in known[1].items())
-        if intact and known[0] == self.key:
-            yield from self._keep(known[1])
-            return
-        if intact and self.changed is not None and self.cache is not None:
-            patched = patch_search_files(
-                self.site,
-                self.renderer.facts,
-                self.renderer.summary,
-                self.cache.built_terms(self.changed),
-                current=self._current,
-                files=list(known[1]),
-                base_path=self.renderer.config.base_path,
-            )
-            if patched is not None:
-                yield from self._keep({p: d for p, d in known[1].items() if p not in patched})
-                for path, data in patched.items():
-                    if data is not None:
-                        self.paths.append(path)
-                        yield Output(path, data)
-                return
-        summaries = {a.path: self.renderer.summary(a) for a in self.site.articles}
-        base_path = self.renderer.config.base_path
-        for path, data in search_files(self.site, self.renderer.facts, summaries, base_path=base_path):
-            self.paths.append(path)
-            yield Output(path, data)
-
-    def _keep(self, files: Mapping[str, str]) -> Iterator[Output]:
-        for path, digest in files.items():
-            self.paths.append(path)
-            yield Output(path, keep=digest)
-
-    def _current(self, path: str) -> bytes | None:
-        """A search file as the live site has it, if it is still what the manifest says."""
-        try:
-            data = (self.output_dir / path).read_bytes()
-        except OSError:
-            return None
-        return data if file_digest(data) == self.manifest.get(path) else None
-
-    def remember(self, digests: Mapping[str, str]) -> None:
-        assert self.cache is not None
-        self.cache.set_blob("search", (self.key, {path: digests[path] for path in self.paths}))
-
-
-def with_headers(outputs: Iterable[Output]) -> Iterator[Output]:
-    """The outputs, then a `_headers` file with cache rules for them (unless content brings its own)."""
+def with_headers(outputs: Iterable[Output], made: list[set[str]] | None = None) -> Iterator[Output]:
+    """The outputs, then a `_headers` file with cache rules for them (unless content brings its own).
+    When it makes one, the paths of the immutable files it named are appended to `made`."""
     seen: list[str] = []
     immutable: set[str] = set()
     for item in outputs:
@@ -429,3 +419,5 @@ def with_headers(outputs: Iterable[Output]) -> Iterator[Output]:
         yield item
     if HEADERS_FILE not in seen:
         yield Output(HEADERS_FILE, headers_file(seen, immutable))
+        if made is not None:
+            made.append(immutable)

@@ -32,8 +32,9 @@ from broadsheet.model import Article
 SCHEMA = 5
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
-    "assets", "builder", "cache", "config", "deps", "feeds", "frontmatter", "hosting", "load", "markdown", "model",
-    "pages", "parse_stage", "render", "render_stage", "search_index", "urls", "webapp", "write",
+    "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "frontmatter", "hosting", "load",
+    "markdown", "model", "pages", "parse_stage", "render", "render_stage", "search_index", "search_stage", "urls",
+    "webapp", "write",
 )  # fmt: skip
 
 

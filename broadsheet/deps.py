@@ -134,6 +134,11 @@ def structure_key(site: Site) -> str:
     key can only change the pages that depend on the edited article."""
     digest = hashlib.blake2b(digest_size=16)
     for a in site.articles:
-        digest.update(repr((a.path, a.url, a.date.isoformat(), a.tags, a.source, a.authors)).encode())
+        digest.update(repr(structure_of(a)).encode())
     digest.update(repr(site.assets).encode())
     return digest.hexdigest()
+
+
+def structure_of(article: Article) -> tuple:
+    """An article's part in the structure: its path, URL, date and memberships."""
+    return (article.path, article.url, article.date.isoformat(), article.tags, article.source, article.authors)

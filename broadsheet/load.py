@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -201,4 +201,28 @@ def _periods(articles: tuple[Article, ...], key_of: Callable[[Article], tuple]) 
         for (y, m, d), found in sorted(
             groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0), reverse=True
         )
+    )
+
+
+def replace_articles(site: Site, new: Mapping[str, Article]) -> Site:
+    """The site with some articles (by path) swapped for new versions that keep their place: the
+    same path, URL, date and memberships (deps.structure_of). Every list that held the old version
+    holds the new one; lists without any of them are shared, not copied."""
+    old = {id(a) for a in site.articles if a.path in new}
+
+    def swap(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+        return tuple(new.get(a.path, a) for a in articles)
+
+    def groups(items: tuple, /) -> tuple:
+        return tuple(g if old.isdisjoint(map(id, g.articles)) else replace(g, articles=swap(g.articles)) for g in items)
+
+    return replace(
+        site,
+        articles=swap(site.articles),
+        tags=groups(site.tags),
+        sources=groups(site.sources),
+        authors=groups(site.authors),
+        years=groups(site.years),
+        months=groups(site.months),
+        days=groups(site.days),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -116,10 +116,18 @@ class RelatedIndex:
         return [self.articles[key % scale] for key in best]
 
 
-def list_pages(articles: Sequence[Article], base: str, size: int, template: str, **context: Any) -> Iterator[Page]:
+def list_pages(
+    articles: Sequence[Article],
+    base: str,
+    size: int,
+    template: str,
+    only: Container[str] | None = None,
+    **context: Any,
+) -> Iterator[Page]:
     for pagination, chunk in paginate(articles, base, size):
-        make = _list_context(context, chunk, pagination, len(articles))
-        yield Page(page_url(base, pagination.number), template, make)
+        url = page_url(base, pagination.number)
+        if only is None or url in only:
+            yield Page(url, template, _list_context(context, chunk, pagination, len(articles)))
 
 
 def _list_context(
@@ -144,10 +152,15 @@ RelatedFinder = Callable[[Article], Sequence[Article]]
 
 
 def plan_pages(
-    site: Site, config: SiteConfig, tag_slugs: Mapping[str, Sequence[str]], related_for: RelatedFinder | None = None
+    site: Site,
+    config: SiteConfig,
+    tag_slugs: Mapping[str, Sequence[str]],
+    related_for: RelatedFinder | None = None,
+    only: Container[str] | None = None,
 ) -> Iterator[Page]:
-    """Every HTML page of the site. `tag_slugs` maps article path -> its tag slugs; `related_for`
-    may replace the related-stories search (e.g. with a cached one); it must give the same answer."""
+    """Every HTML page of the site, or those whose URL is in `only`. `tag_slugs` maps article path
+    -> its tag slugs; `related_for` may replace the related-stories search (e.g. with a cached
+    one); it must give the same answer."""
     if related_for is None:
         index: list[RelatedIndex] = []
 
@@ -168,11 +181,15 @@ def plan_pages(
             "related": list(finder(article)),
         }
 
+    def wanted(url: str) -> bool:
+        return only is None or url in only
+
     for i, article in enumerate(articles):
-        yield Page(article.url, "article.html", article_context(i))
+        if wanted(article.url):
+            yield Page(article.url, "article.html", article_context(i))
 
     yield from list_pages(
-        articles, "", config.page_size, "list.html", kind="front", title=config.title, feed="feed.xml"
+        articles, "", config.page_size, "list.html", only, kind="front", title=config.title, feed="feed.xml"
     )
 
     for kind, terms, label in (
@@ -180,13 +197,15 @@ def plan_pages(
         ("sources", site.sources, "Source"),
         ("authors", site.authors, "Author"),
     ):
-        yield Page(f"{kind}/", "terms.html", _fixed({"kind": kind, "terms": terms, "title": f"{label}s"}))
+        if wanted(f"{kind}/"):
+            yield Page(f"{kind}/", "terms.html", _fixed({"kind": kind, "terms": terms, "title": f"{label}s"}))
         for term in terms:
             yield from list_pages(
                 term.articles,
                 term.url,
                 config.page_size,
                 "list.html",
+                only,
                 kind=kind[:-1],
                 term=term,
                 title=term.name,
@@ -207,7 +226,8 @@ def plan_pages(
 
     for periods in (site.years, site.months):
         for period, older, newer in _neighbours(periods):
-            yield Page(period.url, "period.html", period_context(period, older, newer))
+            if wanted(period.url):
+                yield Page(period.url, "period.html", period_context(period, older, newer))
 
     def day_context(period: Period, older: Period | None, newer: Period | None) -> Callable[[], dict[str, Any]]:
         return lambda: {
@@ -223,9 +243,13 @@ def plan_pages(
         }
 
     for period, older, newer in _neighbours(site.days):
-        yield Page(period.url, "list.html", day_context(period, older, newer))
+        if wanted(period.url):
+            yield Page(period.url, "list.html", day_context(period, older, newer))
 
-    yield Page("archive/", "archive.html", _fixed({"years": site.years, "months": site.months, "title": "Archive"}))
-    # reader (issue 8): search.js queries search/*.json
-    yield Page("search/", "search.html", _fixed({"title": "Search"}))
-    yield Page("404.html", "404.html", _fixed({"title": "Page not found"}))
+    fixed = (
+        Page("archive/", "archive.html", _fixed({"years": site.years, "months": site.months, "title": "Archive"})),
+        # reader (issue 8): search.js queries search/*.json
+        Page("search/", "search.html", _fixed({"title": "Search"})),
+        Page("404.html", "404.html", _fixed({"title": "Page not found"})),
+    )
+    yield from (page for page in fixed if wanted(page.url))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -363,8 +363,8 @@ class Renderer:
             self._tag_slugs = _TagSlugs(self)
         return self._tag_slugs
 
-    def pages(self, related_for: RelatedFinder | None = None) -> Iterator[Page]:
-        return plan_pages(self.site, self.config, self.tag_slugs(), related_for)
+    def pages(self, related_for: RelatedFinder | None = None, only: Container[str] | None = None) -> Iterator[Page]:
+        return plan_pages(self.site, self.config, self.tag_slugs(), related_for, only)
 
 
 class _TagSlugs(dict[str, tuple[str, ...]]):

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +237,7 @@ def record_failed_build(output: Path, errors: Sequence[str]) -> None:
         return
     data["errors"] = [str(e) for e in errors] or ["the build failed"]
     staged = manifest.with_name(f"{MANIFEST}.{os.getpid()}.tmp")
-    staged.write_text(json.dumps(data, sort_keys=True, indent=0), "utf-8")
+    staged.write_text(json.dumps(data, sort_keys=True), "utf-8")
     os.replace(staged, manifest)
 
 
@@ -304,6 +304,56 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
             same_as_live = output / path if live.get(path) == digest else None
             placer.place(path, spare / path, data, same_as_live, is_new)
             touched.append(path)
+    return _finish(spare, output, digests, have, touched, live_data, errors)
+
+
+def write_changes(changes: Sequence[Output], output: Path, gone: Collection[str] = ()) -> WriteStats:
+    """The live site with only `changes` (outputs with their bytes) and the files `gone` different,
+    swapped in like `write_site` does it, at the cost of the changes: the spare is brought up to
+    date from the two manifests (it differs from the live tree in what the build before changed,
+    and in these), without going through every output. For a build that knows every other file
+    stays as it is."""
+    live_data = _read_manifest_data(output)
+    live = _files_of(live_data)
+    if not live:
+        raise MissingOutput(MANIFEST)
+    digests = {path: digest for path, digest in live.items() if path not in gone} if gone else dict(live)
+    data_of: dict[str, bytes] = {}
+    for item in changes:
+        assert item.data is not None, item.path
+        digests[item.path] = _digest(item.data)
+        data_of[item.path] = item.data
+    spare = spare_dir(output)
+    have = read_manifest(spare) if spare.is_dir() else {}
+    if not have:  # no spare in step with the live tree: make one the long way
+        return write_site(
+            (Output(p, data_of[p]) if p in data_of else Output(p, keep=d) for p, d in digests.items()), output
+        )
+    (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+    exists, spare_prefix = os.path.exists, str(spare) + "/"
+    # One stat per file, as in write_site: a file deleted from the spare is put back.
+    touched = [path for path, digest in digests.items() if have.get(path) != digest or not exists(spare_prefix + path)]
+    with _Placer() as placer:
+        for path in touched:
+            if path not in have:
+                os.makedirs(spare / path.rpartition("/")[0], exist_ok=True)
+            same_as_live = output / path if live.get(path) == digests[path] else None
+            placer.place(path, spare / path, data_of.get(path), same_as_live, path not in have)
+    return _finish(spare, output, digests, have, touched, live_data, ())
+
+
+def _finish(
+    spare: Path,
+    output: Path,
+    digests: dict[str, str],
+    have: dict[str, str],
+    touched: list[str],
+    live_data: dict,
+    errors: Sequence[str],
+) -> WriteStats:
+    """Drop what the spare has and the new site does not, seal the spare with its manifest, and
+    swap it in (unless it is the same as the live tree)."""
+    live = _files_of(live_data)
     stale = sorted(set(have) - set(digests), reverse=True)
     touched += stale
     for path in stale:
@@ -311,14 +361,15 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
             (spare / path).unlink()
     _prune_empty_dirs(spare, stale)
     manifest = {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}
-    (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, indent=0), "utf-8")
+    # On one line: json's fast encoder does not indent, and this file lists every file of the site.
+    (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
     _save_stamps(spare, digests, touched)
     removed = len(set(live) - set(digests))
     changed = sum(1 for path, digest in digests.items() if live.get(path) != digest)
     unchanged = len(digests) - changed
     if output.is_dir() and changed == 0 and removed == 0 and _errors_of(live_data) == list(errors):
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
-    refuse_foreign_files(output, _files_of(live_data))
+    refuse_foreign_files(output, live)
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
 

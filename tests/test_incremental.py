@@ -31,6 +31,11 @@ def assert_same_tree(a: Path, b: Path) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    return new_project(tmp_path)
+
+
+def new_project(tmp_path: Path) -> Path:
+    """60 generated articles, the repository's templates, 7 stories per list page."""
     root = tmp_path / "project"
     (root / "content").mkdir(parents=True)
     shutil.copytree(REPO / "templates", root / "templates")

@@ -1,0 +1,213 @@
+"""The quick rebuild after edits that keep the site's structure: the site model is patched, not made.
+
+A clean build leaves a snapshot of its site model in the cache: every article, indexed, with the
+small facts of its body. When the next build finds only a few content files changed, each still
+with the same path, URL, date and memberships (deps.structure_of) and nothing else changed (no
+file added or deleted, same templates, settings and assets, the output folder as that build left
+it), the site has the same pages listing the same articles in the same order. Only the pages that
+read an edited article (the cache's readers index) can differ, and the search files holding its
+words. This build parses the edited files, swaps them into the snapshot, renders those pages and
+writes only them, without loading every cached article, indexing the site, planning every page or
+passing every output through the writer. Anything else is left to the full build, which gives the
+same bytes (tests/test_edit_build.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from broadsheet.cache import BuildCache, CachedHtml, dependency_string
+from broadsheet.config import SiteConfig
+from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of
+from broadsheet.errors import BroadsheetError
+from broadsheet.feeds import feed_specs
+from broadsheet.hosting import HEADERS_FILE, headers_file
+from broadsheet.load import SourceFile, read_source, replace_articles
+from broadsheet.model import Article, Site
+from broadsheet.parse_stage import parse_files
+from broadsheet.render import Facts, Output, Renderer
+from broadsheet.render_stage import CachedRelated, Job, RenderPlan
+from broadsheet.search_stage import SearchOutputs
+from broadsheet.urls import output_path
+from broadsheet.write import MissingOutput, WriteStats, read_manifest, write_changes
+
+MAX_EDITED = 32  # more files changed at once: the full build, which parses them in parallel
+MAX_PATCHED = 256  # edits kept beside the snapshot before a full build writes a fresh one
+_SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The site model of the last full build, and what it was made from."""
+
+    settings: str  # builder.settings_stamp: templates, assets, settings, code
+    files: dict[str, tuple[int, int]]  # every Markdown file: path -> (size, mtime_ns)
+    site: Site
+    facts: dict[str, Facts]  # without search terms: the cache's `built` table has those
+
+
+@dataclass(frozen=True)
+class Edits:
+    """What quick rebuilds changed since the snapshot, and the output folder they left."""
+
+    output: str  # builder.manifest_signature of the output folder
+    files: dict[str, tuple[int, int]]
+    articles: dict[str, tuple[Article, Facts]]
+
+
+@dataclass(frozen=True)
+class QuickResult:
+    site: Site
+    stats: WriteStats
+    rendered: tuple[str, ...]
+    parsed: int
+
+
+def save_snapshot(
+    cache: BuildCache,
+    settings: str,
+    output: str,
+    markdown: list[SourceFile],
+    site: Site,
+    facts: Mapping[str, Facts],
+) -> None:
+    """Keep the model of a clean full build for the quick rebuilds after it.
+
+    It goes in a file beside the cache, not in it: SQLite reads a large value page by page, several
+    times slower than reading a file. A token in the cache, stored in the same transaction as the
+    page records it goes with, says which snapshot file is the right one."""
+    kept = {a.path: replace(facts[a.path], terms="") for a in site.articles}
+    files = {f.rel: (f.size, f.mtime_ns) for f in markdown}
+    token = os.urandom(8).hex()
+    target = _snapshot_file(cache)
+    staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    staged.write_bytes(pickle.dumps((token, Snapshot(settings, files, site, kept)), pickle.HIGHEST_PROTOCOL))
+    os.replace(staged, target)
+    cache.set(_SNAPSHOT, token)
+    cache.set_blob(_EDITS, Edits(output, {}, {}))
+
+
+def forget_snapshot(cache: BuildCache) -> None:
+    """After a build that did not leave a clean site: the next one must be a full build."""
+    cache.set(_SNAPSHOT, None)
+    cache.set_blob(_EDITS, None)
+
+
+def _snapshot_file(cache: BuildCache) -> Path:
+    return cache.path.with_name(cache.path.name + ".snapshot")
+
+
+def _load_snapshot(cache: BuildCache) -> Snapshot | None:
+    token = cache.get(_SNAPSHOT)
+    if token is None:
+        return None
+    try:
+        found, snapshot = pickle.loads(_snapshot_file(cache).read_bytes())
+    except Exception:  # noqa: BLE001 - unreadable in any way: a full build makes a new one
+        return None
+    return snapshot if found == token and isinstance(snapshot, Snapshot) else None
+
+
+def quick_rebuild(
+    cache: BuildCache,
+    markdown: list[SourceFile],
+    settings: str,
+    output_dir: Path,
+    config: SiteConfig,
+    make_renderer: Callable[[Site, dict[str, Facts], CachedHtml], Renderer],
+    templates_dir: Path,
+    output_signature: Callable[[], str],
+    drafts: bool,
+) -> QuickResult | None:
+    """Rebuild after edits that keep the site's structure, or None (nothing written, nothing
+    stored) when this build is not one of those."""
+    edits: Edits | None = cache.blob(_EDITS)
+    if edits is None or edits.output != output_signature() or len(edits.articles) > MAX_PATCHED:
+        return None
+    snapshot = _load_snapshot(cache)
+    if snapshot is None or snapshot.settings != settings:
+        return None
+    files = {**snapshot.files, **edits.files}
+    if len(files) != len(markdown):
+        return None
+    edited = [f for f in markdown if files.get(f.rel) != (f.size, f.mtime_ns)]
+    if not edited or len(edited) > MAX_EDITED:
+        return None
+
+    parsed = _parse(edited, config.timezone)
+    if parsed is None:
+        return None
+    by_path = {a.path: a for a in snapshot.site.articles}
+    patched = {**edits.articles}
+    fresh_html: dict[str, str] = {}
+    for rel, (article, facts, html) in parsed.items():
+        old = by_path.get(rel)
+        if old is None or structure_of(old) != structure_of(article) or (article.draft and not drafts):
+            return None
+        patched[rel] = (article, facts)
+        fresh_html[article.digest] = html
+    site = replace_articles(snapshot.site, {path: article for path, (article, _) in patched.items()})
+    facts = {**snapshot.facts, **{path: fact for path, (_, fact) in patched.items()}}
+    renderer = make_renderer(site, facts, CachedHtml(fresh_html, cache.path))
+    changed = set(parsed)
+
+    manifest = read_manifest(output_dir)
+    search = SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
+    changes = [o for o in search.outputs() if o.keep is None]
+    if search.made_again or search.known is None:
+        return None  # made again from the snapshot's facts, which have no search terms: not here
+    gone = set(search.known[1]) - set(search.paths)
+    if gone or len(search.paths) != len(search.known[1]):
+        # A search file appears or goes, so `_headers`, which names every file, may change.
+        headers = cache.blob("headers")
+        if headers is None:
+            return None
+        if headers[0] == "made":
+            paths = {p for p in manifest if p not in gone} | set(search.paths)
+            changes.append(Output(HEADERS_FILE, headers_file(paths, set(headers[1]))))
+    dirty = cache.pages_reading(changed)
+    fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
+    finder = CachedRelated(site, config.related_count, renderer.tag_slugs(), fingerprints, cache.blob("related"))
+    # A page at URL u is written to u or u + "index.html" (urls.output_path).
+    urls = {path.removesuffix("index.html") for path in dirty} | dirty
+    pages = [p for p in renderer.pages(finder, only=urls) if output_path(p.url) in dirty]
+    feeds = [f for f in feed_specs(site, config) if f.url in dirty]
+    if len(pages) + len(feeds) != len(dirty):
+        return None  # the readers index names a page this site does not have
+    jobs: list[Job] = [("page", i) for i in range(len(pages))] + [("feed", i) for i in range(len(feeds))]
+    rendered = RenderPlan(renderer, pages, feeds, fingerprints, finder).run(jobs)
+
+    changes += [Output(path, data) for path, data, _, _ in rendered]
+    try:
+        stats = write_changes(changes, output_dir, gone)
+    except MissingOutput:
+        return None  # a file of the live site is gone: the full build finds out which
+    by_rel = {f.rel: f for f in edited}
+    cache.store_articles((rel, by_rel[rel].size, by_rel[rel].mtime_ns, (a, f)) for rel, (a, f, _) in parsed.items())
+    cache.store_rendered((a.digest, html) for a, _, html in parsed.values())
+    digests = stats.digests
+    cache.store_pages((path, key or "", digests[path], dependency_string(deps)) for path, _, deps, key in rendered)
+    search.remember(digests)
+    cache.record_built(((p, a.digest, fact.terms) for p, (a, fact, _) in parsed.items()), ())
+    signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
+    kept_articles = {p: (a, replace(fact, terms="")) for p, (a, fact) in patched.items()}
+    cache.set_blob(_EDITS, Edits(output_signature(), signatures, kept_articles))
+    return QuickResult(site, stats, tuple(path for path, *_ in rendered), len(parsed))
+
+
+def _parse(edited: list[SourceFile], timezone: str) -> dict[str, tuple[Article, Facts, str]] | None:
+    """The edited files parsed, or None if any has an error: the full build reports it."""
+    items = []
+    for source in edited:
+        try:
+            items.append((source.rel, read_source(source)))
+        except (BroadsheetError, OSError):
+            return None
+    results = parse_files(items, timezone)
+    if any(error is not None for _, _, error in results):
+        return None
+    return {rel: found for rel, found, _ in results}

@@ -1,0 +1,80 @@
+"""The search index as build outputs: kept, patched in place or made again, whichever is right."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from broadsheet.cache import BuildCache
+from broadsheet.model import Site
+from broadsheet.render import Output, Renderer
+from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
+from broadsheet.write import file_digest
+
+
+class SearchOutputs:
+    """The search index: kept while no article changed (e.g. after a template edit), updated in
+    place after an edit that keeps the site's structure, and made again otherwise."""
+
+    def __init__(
+        self,
+        site: Site,
+        renderer: Renderer,
+        cache: BuildCache | None,
+        manifest: Mapping[str, str],
+        output_dir: Path,
+        changed: set[str] | None,
+    ) -> None:
+        self.site, self.renderer, self.cache = site, renderer, cache
+        self.manifest, self.output_dir, self.changed = manifest, output_dir, changed
+        self.key = search_fingerprint(site, renderer.config.base_path)
+        self.known = cache.blob("search") if cache else None
+        self.paths: list[str] = []
+        self.made_again = False  # every file made from every article's terms (not kept or patched)
+
+    def outputs(self) -> Iterator[Output]:
+        known = self.known
+        intact = known is not None and all(self.manifest.get(path) == d for path, d in known[1].items())
+        if intact and known[0] == self.key:
+            yield from self._keep(known[1])
+            return
+        if intact and self.changed is not None and self.cache is not None:
+            patched = patch_search_files(
+                self.site,
+                self.renderer.facts,
+                self.renderer.summary,
+                self.cache.built_terms(self.changed),
+                current=self._current,
+                files=list(known[1]),
+                base_path=self.renderer.config.base_path,
+            )
+            if patched is not None:
+                yield from self._keep({p: d for p, d in known[1].items() if p not in patched})
+                for path, data in patched.items():
+                    if data is not None:
+                        self.paths.append(path)
+                        yield Output(path, data)
+                return
+        self.made_again = True
+        summaries = {a.path: self.renderer.summary(a) for a in self.site.articles}
+        base_path = self.renderer.config.base_path
+        for path, data in search_files(self.site, self.renderer.facts, summaries, base_path=base_path):
+            self.paths.append(path)
+            yield Output(path, data)
+
+    def _keep(self, files: Mapping[str, str]) -> Iterator[Output]:
+        for path, digest in files.items():
+            self.paths.append(path)
+            yield Output(path, keep=digest)
+
+    def _current(self, path: str) -> bytes | None:
+        """A search file as the live site has it, if it is still what the manifest says."""
+        try:
+            data = (self.output_dir / path).read_bytes()
+        except OSError:
+            return None
+        return data if file_digest(data) == self.manifest.get(path) else None
+
+    def remember(self, digests: Mapping[str, str]) -> None:
+        assert self.cache is not None
+        self.cache.set_blob("search", (self.key, {path: digests[path] for path in self.paths}))

@@ -1,0 +1,169 @@
+"""Quick rebuilds (edit_build.py): an edit that keeps the site's structure patches the last build's
+site model; anything else goes to the full build. Either way the tree is the one a cold build makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_incremental import CHANGES, cold_equals_incremental, edit, first_article, middle_article, new_project, run
+
+from broadsheet import edit_build
+from broadsheet.errors import BroadsheetError, BuildFailed
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return new_project(tmp_path)
+
+
+def stories(root: Path) -> list[Path]:
+    return sorted((root / "content").rglob("*.md"))
+
+
+def new_paragraph(path: Path, text: str) -> None:
+    edit(path, "\n---\n", f"\n---\n{text}\n\n")
+
+
+def test_a_body_edit_is_a_quick_rebuild_that_matches_a_cold_build(project: Path) -> None:
+    full = run(project)
+    assert not full.quick
+    new_paragraph(middle_article(project), "A brand new opening paragraph.")
+    result = cold_equals_incremental(project)
+    assert result.quick and result.parsed_files == 1
+    assert 0 < result.stats.written < full.stats.written / 10
+
+
+def test_a_run_of_quick_rebuilds_each_matches_a_cold_build(project: Path) -> None:
+    run(project)
+    a, b, c = stories(project)[5], stories(project)[30], stories(project)[55]
+    original = a.read_text("utf-8")
+    steps = [
+        lambda: new_paragraph(a, "First edit."),
+        lambda: new_paragraph(b, "Second edit, another article."),
+        lambda: new_paragraph(a, "The first article again."),  # edited twice since the snapshot
+        lambda: (new_paragraph(b, "Two at once."), new_paragraph(c, "Two at once.")),
+        lambda: a.write_text(original, "utf-8"),  # back to what the snapshot holds
+        lambda: edit(c, "title: Story", "slug: kept\ntitle: Story"),  # the slug changes: the URL too
+        lambda: edit(c, "title: Story", "title: A new headline, same slug"),
+    ]
+    quick = []
+    for step in steps:
+        step()
+        quick.append(cold_equals_incremental(project).quick)
+    assert quick == [True, True, True, True, True, False, True]
+
+
+@pytest.mark.parametrize("change", sorted(set(CHANGES) - {"body", "title"}))  # the slug comes from the file name
+def test_changes_to_the_structure_or_settings_go_to_the_full_build(project: Path, change: str) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "A quick one first.")
+    assert cold_equals_incremental(project).quick
+    CHANGES[change](project)
+    assert not cold_equals_incremental(project).quick
+    new_paragraph(middle_article(project), "And quick again after it.")
+    assert cold_equals_incremental(project).quick
+
+
+def test_search_files_that_appear_and_go_are_written_and_removed(project: Path) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "Xylophonist quorum.")
+    assert cold_equals_incremental(project).quick
+    shard = project / "site" / "search" / f"t-{b'xy'.hex()}.json"
+    assert "xylophonist" in shard.read_text("utf-8")
+    edit(middle_article(project), "Xylophonist quorum.", "Nothing odd.")
+    assert cold_equals_incremental(project).quick
+    assert not shard.exists()
+
+
+def test_an_edit_that_breaks_a_file_is_reported_and_the_fix_rebuilds(project: Path) -> None:
+    run(project)
+    victim = middle_article(project)
+    edit(victim, "title: Story", "title: [unclosed")
+    before = (project / "site" / "index.html").read_bytes()
+    with pytest.raises(BuildFailed) as failed:
+        run(project)
+    (error,) = failed.value.errors
+    assert error.path == victim.relative_to(project / "content").as_posix() and error.line
+    assert (project / "site" / "index.html").read_bytes() == before
+    edit(victim, "title: [unclosed", "title: Story mended")
+    assert not cold_equals_incremental(project).quick  # the failed build marked the output
+    new_paragraph(victim, "Then quick again.")
+    assert cold_equals_incremental(project).quick
+
+
+def test_an_article_turned_into_a_draft_leaves_the_site(project: Path) -> None:
+    run(project)
+    victim = middle_article(project)
+    edit(victim, "\n---\n", "\ndraft: true\n---\n")
+    result = cold_equals_incremental(project)
+    assert not result.quick and result.articles == 59
+
+
+def test_a_damaged_or_stale_snapshot_means_a_full_build(project: Path) -> None:
+    run(project)
+    (snapshot,) = (project / ".broadsheet-cache").glob("*.snapshot")
+    snapshot.write_bytes(b"not a pickle")
+    new_paragraph(middle_article(project), "After the damage.")
+    assert not cold_equals_incremental(project).quick
+    kept = snapshot.read_bytes()
+    edit(first_article(project), "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20")
+    run(project)  # a full build: a new snapshot
+    snapshot.write_bytes(kept)  # the one before it, whole but not the right one
+    new_paragraph(middle_article(project), "After the swap.")
+    assert not cold_equals_incremental(project).quick
+
+
+def test_a_build_without_the_cache_in_between_means_a_full_build(project: Path) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "Built without the cache.")
+    run(project, cache=False)
+    new_paragraph(middle_article(project), "Then with it again.")
+    assert not cold_equals_incremental(project).quick
+
+
+def test_many_edits_since_the_snapshot_lead_to_a_full_build_and_a_new_snapshot(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(edit_build, "MAX_PATCHED", 2)
+    run(project)
+    quick = []
+    for number in range(5):
+        new_paragraph(stories(project)[number * 10], f"Edit number {number}.")
+        quick.append(cold_equals_incremental(project).quick)
+    assert quick == [True, True, True, False, True]
+
+
+def test_a_file_deleted_from_the_spare_tree_is_put_back(project: Path) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "First.")
+    assert run(project).quick  # now the spare holds the first build
+    victim = next((project / ".site.spare").glob("20*/*/*/*/index.html"))
+    victim.unlink()
+    new_paragraph(middle_article(project), "Second.")
+    assert cold_equals_incremental(project).quick
+
+
+def test_a_file_deleted_from_the_site_is_put_back(project: Path) -> None:
+    run(project)
+    for number in range(3):  # the last edits' pages: the ones the spare must take from the live tree
+        new_paragraph(middle_article(project), f"Edit {number}.")
+        run(project)
+    page = next(p for p in (project / "site").rglob("index.html") if "Edit 2." in p.read_text("utf-8"))
+    page.unlink()
+    new_paragraph(stories(project)[3], "Elsewhere.")
+    cold_equals_incremental(project)
+
+
+def test_a_file_someone_put_in_the_site_stops_the_quick_rebuild_too(project: Path) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "First.")
+    assert run(project).quick
+    theirs = project / "site" / "notes.txt"
+    theirs.write_text("mine", "utf-8")
+    new_paragraph(middle_article(project), "Second.")
+    with pytest.raises(BroadsheetError, match="did not write"):
+        run(project)
+    assert theirs.read_text("utf-8") == "mine"
+    pages = [p.read_text("utf-8") for p in (project / "site").rglob("index.html")]
+    assert any("First." in page for page in pages) and not any("Second." in page for page in pages)
