@@ -51,9 +51,11 @@ def slugify(text: str, *, fallback: str = "item") -> str:
     no ASCII form (Greek, Cyrillic) keep their letters, lower-cased, so their slugs stay readable.
     Apostrophes vanish rather than split a word (Tucson's -> tucsons).
     """
-    folded = unicodedata.normalize("NFKD", text.translate(_LATIN))
+    # Folded again after each step that can bring such a letter out: Ǽ decomposes to Æ and an
+    # accent, and lower-casing makes letters too (a slug must be its own slug).
+    folded = unicodedata.normalize("NFKD", text.translate(_LATIN)).translate(_LATIN)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    folded = unicodedata.normalize("NFKC", folded).lower()
+    folded = unicodedata.normalize("NFKC", folded).lower().translate(_LATIN)
     slug = _NOT_WORD.sub("-", _UNDERSCORES.sub("-", folded)).strip("-")
     slug = re.sub(r"-{2,}", "-", slug)
     if len(slug) > MAX_SLUG:
