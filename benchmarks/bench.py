@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -112,15 +113,24 @@ def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
         text=True,
         env=env,
     )
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _tree_pss_kib(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - started
+    # Memory is sampled on a thread, so the wall time ends when the build does, not at the next sample.
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_pss_kib(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"build failed:\n{out}\n{err}")
-    return wall, peak // 1024, out.strip().splitlines()[-1]
+    return wall, peak[0] // 1024, out.strip().splitlines()[-1]
 
 
 def main() -> None:

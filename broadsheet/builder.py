@@ -37,11 +37,11 @@ from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
-    MANIFEST,
     MissingOutput,
     WriteStats,
     build_lock,
     check_output_dir,
+    manifest_signature,
     read_manifest,
     record_failed_build,
     recover,
@@ -125,7 +125,6 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                         config,
                         lambda site, facts, html_of: Renderer(site, config, env, facts, html_of),
                         templates_dir,
-                        lambda: manifest_signature(output_dir),
                         options.drafts,
                     )
                 except BroadsheetError as exc:  # a template error: as in a full build
@@ -216,15 +215,6 @@ def settings_stamp(assets: list[SourceFile], templates_dir: Path, config: SiteCo
     digest.update(repr((options.drafts, options.keep_going, options.precompress)).encode())
     digest.update(code_fingerprint().encode())
     return digest.hexdigest()
-
-
-def manifest_signature(output_dir: Path) -> str:
-    """Which manifest the output folder has (its stat signature): the one a build left there, or not."""
-    try:
-        st = (output_dir / MANIFEST).stat()
-    except FileNotFoundError:
-        return "no output"
-    return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
 
 
 @contextlib.contextmanager

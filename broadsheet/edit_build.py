@@ -33,10 +33,12 @@ from broadsheet.render import Facts, Output, Renderer
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
-from broadsheet.write import MissingOutput, WriteStats, read_manifest, write_changes
+from broadsheet.write import MissingOutput, TreeCheck, WriteStats, manifest_signature, write_changes
 
 MAX_EDITED = 32  # more files changed at once: the full build, which parses them in parallel
-MAX_PATCHED = 256  # edits kept beside the snapshot before a full build writes a fresh one
+# Articles edited since the snapshot, kept beside it; past this many, a fresh snapshot is written
+# (each quick rebuild swaps them all into the site model again).
+MAX_PATCHED = 64
 _SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
 
 
@@ -120,14 +122,32 @@ def quick_rebuild(
     config: SiteConfig,
     make_renderer: Callable[[Site, dict[str, Facts], CachedHtml], Renderer],
     templates_dir: Path,
-    output_signature: Callable[[], str],
     drafts: bool,
 ) -> QuickResult | None:
     """Rebuild after edits that keep the site's structure, or None (nothing written, nothing
     stored) when this build is not one of those."""
     edits: Edits | None = cache.blob(_EDITS)
-    if edits is None or edits.output != output_signature() or len(edits.articles) > MAX_PATCHED:
+    if edits is None or edits.output != manifest_signature(output_dir):
         return None
+    check = TreeCheck(output_dir)  # looks at both trees meanwhile
+    try:
+        return _rebuild(cache, edits, check, markdown, settings, config, make_renderer, templates_dir, drafts)
+    finally:
+        check.close()
+
+
+def _rebuild(
+    cache: BuildCache,
+    edits: Edits,
+    check: TreeCheck,
+    markdown: list[SourceFile],
+    settings: str,
+    config: SiteConfig,
+    make_renderer: Callable[[Site, dict[str, Facts], CachedHtml], Renderer],
+    templates_dir: Path,
+    drafts: bool,
+) -> QuickResult | None:
+    output_dir = check.output
     snapshot = _load_snapshot(cache)
     if snapshot is None or snapshot.settings != settings:
         return None
@@ -155,7 +175,7 @@ def quick_rebuild(
     renderer = make_renderer(site, facts, CachedHtml(fresh_html, cache.path))
     changed = set(parsed)
 
-    manifest = read_manifest(output_dir)
+    manifest = check.live
     search = SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
     changes = [o for o in search.outputs() if o.keep is None]
     if search.made_again or search.known is None:
@@ -183,7 +203,7 @@ def quick_rebuild(
 
     changes += [Output(path, data) for path, data, _, _ in rendered]
     try:
-        stats = write_changes(changes, output_dir, gone)
+        stats = write_changes(changes, check, gone)
     except MissingOutput:
         return None  # a file of the live site is gone: the full build finds out which
     by_rel = {f.rel: f for f in edited}
@@ -193,9 +213,12 @@ def quick_rebuild(
     cache.store_pages((path, key or "", digests[path], dependency_string(deps)) for path, _, deps, key in rendered)
     search.remember(digests)
     cache.record_built(((p, a.digest, fact.terms) for p, (a, fact, _) in parsed.items()), ())
-    signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
-    kept_articles = {p: (a, replace(fact, terms="")) for p, (a, fact) in patched.items()}
-    cache.set_blob(_EDITS, Edits(output_signature(), signatures, kept_articles))
+    if len(patched) >= MAX_PATCHED:
+        save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
+    else:
+        signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
+        kept_articles = {p: (a, replace(fact, terms="")) for p, (a, fact) in patched.items()}
+        cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, kept_articles))
     return QuickResult(site, stats, tuple(path for path, *_ in rendered), len(parsed))
 
 

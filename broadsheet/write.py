@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -75,9 +76,11 @@ def check_output_dir(output: Path, *, project_root: Path, content_dir: Path) -> 
 def refuse_foreign_files(output: Path, ours: dict[str, str] | None = None) -> None:
     """A swap replaces the whole output folder: refuse it while someone else's files are in there.
     (Checked only when a swap is about to happen. `ours`: the folder's manifest, already read.)"""
-    if not output.is_dir():
-        return
-    foreign = _foreign_files(output, read_manifest(output) if ours is None else ours)
+    if output.is_dir():
+        _refuse(output, _foreign_files(output, read_manifest(output) if ours is None else ours))
+
+
+def _refuse(output: Path, foreign: list[str]) -> None:
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise BroadsheetError(
@@ -241,6 +244,15 @@ def record_failed_build(output: Path, errors: Sequence[str]) -> None:
     os.replace(staged, manifest)
 
 
+def manifest_signature(output_dir: Path) -> str:
+    """Which manifest the output folder has (its stat signature): the one a build left there, or not."""
+    try:
+        st = (output_dir / MANIFEST).stat()
+    except FileNotFoundError:
+        return "no output"
+    return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -307,14 +319,74 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     return _finish(spare, output, digests, have, touched, live_data, errors)
 
 
-def write_changes(changes: Sequence[Output], output: Path, gone: Collection[str] = ()) -> WriteStats:
+class TreeCheck:
+    """The two trees as a quick rebuild needs them checked: the files the spare is missing, and the
+    files in the live tree that are not ours. Each is one stat per file or folder of the site, the
+    largest part of a small rebuild of a large site, so a forked process looks while this one goes
+    on (parsing and rendering). Start it early; `result()` waits for the answer."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.live_data = _read_manifest_data(output)
+        self.live = _files_of(self.live_data)
+        spare = spare_dir(output)
+        self.have = read_manifest(spare) if spare.is_dir() else {}
+        self._answer: tuple[set[str], list[str]] | None = None
+        self._child: tuple[int, int] | None = None  # (pid, pipe to read)
+        if self.live and self.have and hasattr(os, "fork"):
+            self._fork()
+
+    def _fork(self) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: only system calls and a pipe, then gone without any clean-up
+            try:
+                os.close(read)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(pickle.dumps(self._look()))
+            finally:
+                os._exit(0)
+        os.close(write)
+        self._child = (pid, read)
+
+    def _look(self) -> tuple[set[str], list[str]]:
+        prefix = str(spare_dir(self.output)) + "/"
+        missing = {path for path in self.have if not os.access(prefix + path, os.F_OK)}
+        return missing, _foreign_files(self.output, self.live)
+
+    def result(self) -> tuple[set[str], list[str]]:
+        """(files of the spare's manifest that are not there, files in the live tree not ours)."""
+        if self._answer is None:
+            answer = self._collect()
+            self._answer = answer if answer is not None else self._look()
+        return self._answer
+
+    def _collect(self) -> tuple[set[str], list[str]] | None:
+        if self._child is None:
+            return None
+        pid, read = self._child
+        self._child = None
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            answer = pickle.loads(data) if status == 0 else None
+        except Exception:  # noqa: BLE001 - the child died midway: look here instead
+            return None
+        return answer if isinstance(answer, tuple) else None
+
+    def close(self) -> None:
+        """Reap the child if its answer was never asked for."""
+        self._collect()
+
+
+def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[str] = ()) -> WriteStats:
     """The live site with only `changes` (outputs with their bytes) and the files `gone` different,
     swapped in like `write_site` does it, at the cost of the changes: the spare is brought up to
     date from the two manifests (it differs from the live tree in what the build before changed,
     and in these), without going through every output. For a build that knows every other file
-    stays as it is."""
-    live_data = _read_manifest_data(output)
-    live = _files_of(live_data)
+    stays as it is. `check` holds the manifests, and looks at the trees."""
+    output, live_data, live, have = check.output, check.live_data, check.live, check.have
     if not live:
         raise MissingOutput(MANIFEST)
     digests = {path: digest for path, digest in live.items() if path not in gone} if gone else dict(live)
@@ -324,22 +396,21 @@ def write_changes(changes: Sequence[Output], output: Path, gone: Collection[str]
         digests[item.path] = _digest(item.data)
         data_of[item.path] = item.data
     spare = spare_dir(output)
-    have = read_manifest(spare) if spare.is_dir() else {}
     if not have:  # no spare in step with the live tree: make one the long way
         return write_site(
             (Output(p, data_of[p]) if p in data_of else Output(p, keep=d) for p, d in digests.items()), output
         )
+    missing, foreign = check.result()
     (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
-    exists, spare_prefix = os.path.exists, str(spare) + "/"
-    # One stat per file, as in write_site: a file deleted from the spare is put back.
-    touched = [path for path, digest in digests.items() if have.get(path) != digest or not exists(spare_prefix + path)]
+    # As in write_site, a file deleted from the spare is put back.
+    touched = [path for path, digest in digests.items() if have.get(path) != digest or path in missing]
     with _Placer() as placer:
         for path in touched:
             if path not in have:
                 os.makedirs(spare / path.rpartition("/")[0], exist_ok=True)
             same_as_live = output / path if live.get(path) == digests[path] else None
             placer.place(path, spare / path, data_of.get(path), same_as_live, path not in have)
-    return _finish(spare, output, digests, have, touched, live_data, ())
+    return _finish(spare, output, digests, have, touched, live_data, (), foreign=foreign)
 
 
 def _finish(
@@ -350,6 +421,7 @@ def _finish(
     touched: list[str],
     live_data: dict,
     errors: Sequence[str],
+    foreign: list[str] | None = None,
 ) -> WriteStats:
     """Drop what the spare has and the new site does not, seal the spare with its manifest, and
     swap it in (unless it is the same as the live tree)."""
@@ -369,7 +441,10 @@ def _finish(
     unchanged = len(digests) - changed
     if output.is_dir() and changed == 0 and removed == 0 and _errors_of(live_data) == list(errors):
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
-    refuse_foreign_files(output, live)
+    if foreign is None:
+        refuse_foreign_files(output, live)
+    else:
+        _refuse(output, foreign)
     _swap_in(spare, output)
     return WriteStats(len(digests), changed, unchanged, removed, swapped=True, digests=digests)
 

@@ -16,7 +16,17 @@ from buildkit import ROOT, SiteDirs
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.render import Output
-from broadsheet.write import MANIFEST, build_lock, check_output_dir, read_manifest, recover, write_site
+from broadsheet.write import (
+    MANIFEST,
+    TreeCheck,
+    build_lock,
+    check_output_dir,
+    read_manifest,
+    recover,
+    spare_dir,
+    write_changes,
+    write_site,
+)
 
 ARTICLES = {
     f"2024/0{month}/{name}.md": f"---\ntitle: {name}\ndate: 2024-0{month}-1{month}\ntags: [{tag}]\n---\n{name} text.\n"
@@ -268,3 +278,55 @@ def test_rebuild_keeps_unchanged_pages_and_removes_stale_ones(make_site: Callabl
     assert result.stats.removed > 0 and result.stats.unchanged > 0
     manifest = read_manifest(out)
     assert set(manifest) == {p for p in files(out) if p != MANIFEST}
+
+
+# --- write_changes ---------------------------------------------------------------------------------
+
+
+def two_generations(output: Path) -> dict[str, bytes]:
+    """A site written twice, so that the spare holds the first version: {path: bytes} of the second."""
+    first = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c"}
+    write_site([Output(p, d) for p, d in first.items()], output)
+    second = {**first, "index.html": b"home again"}
+    write_site([Output(p, d) for p, d in second.items()], output)
+    return second
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_tree_check_finds_files_missing_from_the_spare_and_files_not_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    if not forked:
+        monkeypatch.setattr(TreeCheck, "_fork", lambda self: None)
+    output = tmp_path / "site"
+    two_generations(output)
+    (spare_dir(output) / "a" / "one" / "index.html").unlink()
+    (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")
+    check = TreeCheck(output)
+    assert (check._child is not None) == forked
+    assert check.result() == ({"a/one/index.html"}, ["b/two/notes.txt"])
+
+
+def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    second = two_generations(output)
+    (spare_dir(output) / "c.txt").unlink()
+    kept = stat_of(output / "b" / "two" / "index.html")
+    stats = write_changes([Output("a/one/index.html", b"one, edited")], TreeCheck(output), gone=["c.txt"])
+    expected = {**second, "a/one/index.html": b"one, edited"}
+    del expected["c.txt"]
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == expected
+    assert read_manifest(output).keys() == expected.keys()
+    assert stat_of(output / "b" / "two" / "index.html") == kept  # the same file, linked: not rewritten
+    assert (stats.written, stats.removed, stats.swapped) == (1, 1, True)
+    # The tree that went out of service is the version before, whole: the next quick write starts there.
+    assert {p: d for p, d in files(spare_dir(output)).items() if p != MANIFEST} == second
+
+
+def test_write_changes_refuses_to_swap_away_files_that_are_not_ours(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    two_generations(output)
+    (output / "theirs.txt").write_text("mine", "utf-8")
+    with pytest.raises(BroadsheetError, match="did not write"):
+        write_changes([Output("c.txt", b"new c")], TreeCheck(output))
+    assert (output / "c.txt").read_bytes() == b"c" and (output / "theirs.txt").is_file()
