@@ -5,6 +5,9 @@ content/ --scan/stat--> cached or freshly parsed Articles (+ Markdown rendered i
          --plan-->      pages and feeds, each with a fingerprint of its inputs
          --render-->    only pages whose fingerprint changed (in parallel)
          --write-->     staging tree swapped in atomically; unchanged files hard-linked
+
+After an edit that keeps the site's structure, edit_build.py does it quicker: it patches the last
+build's site model instead of loading, indexing and planning everything.
 """
 
 from __future__ import annotations

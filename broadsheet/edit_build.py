@@ -1,7 +1,7 @@
 """The quick rebuild after edits that keep the site's structure: the site model is patched, not made.
 
-A clean build leaves a snapshot of its site model in the cache: every article, indexed, with the
-small facts of its body. When the next build finds only a few content files changed, each still
+A clean build leaves a snapshot of its site model beside the cache: every article, indexed, with
+the small facts of its body. When the next build finds only a few content files changed, each still
 with the same path, URL, date and memberships (deps.structure_of) and nothing else changed (no
 file added or deleted, same templates, settings and assets, the output folder as that build left
 it), the site has the same pages listing the same articles in the same order. Only the pages that
@@ -56,7 +56,7 @@ class Snapshot:
 class Edits:
     """What quick rebuilds changed since the snapshot, and the output folder they left."""
 
-    output: str  # builder.manifest_signature of the output folder
+    output: str  # write.manifest_signature of the output folder they left
     files: dict[str, tuple[int, int]]
     articles: dict[str, tuple[Article, Facts]]
 
