@@ -112,7 +112,8 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
         cache = BuildCache(cache_file) if cache_file else None
         with cache or _NullContext():
             settings = settings_stamp(assets, templates_dir, config, options)
-            stamp = input_stamp(markdown, settings, output_dir)
+            inputs = input_stamp(markdown, settings)
+            stamp = with_output(inputs, output_dir)
             if cache and cache.get("stamp") == stamp and (last := cache.blob("last")):
                 # Nothing the site is made of has changed since the last clean build: nothing to do.
                 articles_count, files = last
@@ -134,19 +135,16 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                     record_failed_build(output_dir, [str(exc)])
                     raise
                 if quick is not None:
-                    cache.set("stamp", restamp(stamp, output_dir))
+                    cache.set("stamp", with_output(inputs, output_dir))
                     cache.set_blob("last", (len(quick.site.articles), quick.stats.files))
-                    seconds = time.perf_counter() - started
-                    count = len(quick.rendered)
                     return BuildResult(
                         len(quick.site.articles),
                         quick.stats,
-                        seconds,
-                        count,
-                        quick.parsed,
-                        [],
-                        count,
-                        quick.rendered,
+                        time.perf_counter() - started,
+                        rendered_pages=len(quick.rendered),
+                        parsed_files=quick.parsed,
+                        fingerprinted_pages=len(quick.rendered),
+                        rendered=quick.rendered,
                         quick=True,
                     )
             articles, facts, fresh_html, errors, parsed = load_content(
@@ -177,8 +175,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 raise
             if cache:
                 # Only a build without errors may be skipped next time: a failed file must be retried.
-                fresh_stamp = restamp(stamp, output_dir)
-                cache.set("stamp", None if errors else fresh_stamp)
+                cache.set("stamp", None if errors else with_output(inputs, output_dir))
                 cache.set_blob("last", (len(site.articles), stats.files))
                 if records_kept and not errors and not options.precompress:
                     save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
@@ -188,19 +185,18 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
     return BuildResult(len(site.articles), stats, seconds, len(rendered), parsed, errors, checked, rendered)
 
 
-def input_stamp(markdown: list[SourceFile], settings: str, output_dir: Path) -> str:
-    """A hash of every Markdown file's stat signature, the other inputs (`settings_stamp`) and the
-    output manifest: while it stays the same, so does the site."""
+def input_stamp(markdown: list[SourceFile], settings: str) -> str:
+    """A hash of every Markdown file's stat signature and the other inputs (`settings_stamp`)."""
     digest = hashlib.blake2b(digest_size=16)
     for f in markdown:
         digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
     digest.update(settings.encode())
-    return restamp(digest.hexdigest(), output_dir)
+    return digest.hexdigest()
 
 
-def restamp(stamp: str, output_dir: Path) -> str:
-    """The input stamp with the output manifest as it is now (after this build wrote it)."""
-    return stamp.partition(":")[0] + ":" + manifest_signature(output_dir)
+def with_output(inputs: str, output_dir: Path) -> str:
+    """The inputs' stamp and the output manifest as it is now: while both stay the same, so does the site."""
+    return f"{inputs}:{manifest_signature(output_dir)}"
 
 
 def settings_stamp(assets: list[SourceFile], templates_dir: Path, config: SiteConfig, options: BuildOptions) -> str:

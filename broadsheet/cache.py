@@ -201,12 +201,7 @@ class BuildCache:
         return dict(self.db.execute("SELECT path, digest FROM built"))
 
     def built_terms(self, paths: Iterable[str]) -> dict[str, str]:
-        found = {}
-        for path in paths:
-            row = self.db.execute("SELECT terms FROM built WHERE path=?", (path,)).fetchone()
-            if row:
-                found[path] = row[0]
-        return found
+        return self._column("built", "path", "terms", list(paths))
 
     def record_built(self, changed: Iterable[tuple[str, str, str]], gone: Iterable[str]) -> None:
         """Note what a successful build was made of: (path, digest, terms) of articles that changed

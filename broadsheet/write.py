@@ -253,13 +253,9 @@ def manifest_signature(output_dir: Path) -> str:
     return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def file_digest(data: bytes) -> str:
     """The digest a manifest records for a file with these bytes."""
-    return _digest(data)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def spare_dir(output: Path) -> Path:
@@ -304,7 +300,7 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
             else:
                 if data is None:
                     data = item.source.read_bytes()  # type: ignore[union-attr]
-                digest = _digest(data)
+                digest = file_digest(data)
             digests[path] = digest
             if have.get(path) == digest and exists(spare_prefix + path):
                 continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
@@ -393,7 +389,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
     data_of: dict[str, bytes] = {}
     for item in changes:
         assert item.data is not None, item.path
-        digests[item.path] = _digest(item.data)
+        digests[item.path] = file_digest(item.data)
         data_of[item.path] = item.data
     spare = spare_dir(output)
     if not have:  # no spare in step with the live tree: make one the long way

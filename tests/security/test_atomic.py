@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.write import MANIFEST, _digest, read_manifest
+from broadsheet.write import MANIFEST, file_digest, read_manifest
 
 from .helpers import TEMPLATES, broadsheet, make_project, write_article
 
@@ -115,7 +115,7 @@ def verify(project: Project, folder: Path) -> str:
     assert on_disk == set(manifest), (
         f"extra {sorted(on_disk - set(manifest))[:5]}, missing {sorted(set(manifest) - on_disk)[:5]}"
     )
-    corrupt = [rel for rel, digest in manifest.items() if _digest((folder / rel).read_bytes()) != digest]
+    corrupt = [rel for rel, digest in manifest.items() if file_digest((folder / rel).read_bytes()) != digest]
     assert not corrupt, f"files differing from the manifest: {corrupt[:5]}"
     versions = [v for v, ref in project.refs.items() if ref == manifest]  # type: ignore[attr-defined]
     assert versions, "the site is complete but matches neither version"
