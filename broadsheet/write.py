@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import shutil
+import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -329,7 +330,9 @@ class TreeCheck:
         self.have = read_manifest(spare) if spare.is_dir() else {}
         self._answer: tuple[set[str], list[str]] | None = None
         self._child: tuple[int, int] | None = None  # (pid, pipe to read)
-        if self.live and self.have and hasattr(os, "fork"):
+        # Only from a process with one thread (the `broadsheet build` command): a child forked from
+        # a threaded one (the preview server) may find a lock held by a thread it does not have.
+        if self.live and self.have and hasattr(os, "fork") and threading.active_count() == 1:
             self._fork()
 
     def _fork(self) -> None:

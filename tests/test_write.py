@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from buildkit import ROOT, SiteDirs
 
+from broadsheet import write
 from broadsheet.errors import BroadsheetError
 from broadsheet.render import Output
 from broadsheet.write import (
@@ -296,7 +297,9 @@ def two_generations(output: Path) -> dict[str, bytes]:
 def test_tree_check_finds_files_missing_from_the_spare_and_files_not_ours(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
-    if not forked:
+    if forked:  # whatever threads earlier tests left running in this process
+        monkeypatch.setattr(write.threading, "active_count", lambda: 1)
+    else:
         monkeypatch.setattr(TreeCheck, "_fork", lambda self: None)
     output = tmp_path / "site"
     two_generations(output)
@@ -305,6 +308,22 @@ def test_tree_check_finds_files_missing_from_the_spare_and_files_not_ours(
     check = TreeCheck(output)
     assert (check._child is not None) == forked
     assert check.result() == ({"a/one/index.html"}, ["b/two/notes.txt"])
+
+
+def test_tree_check_does_not_fork_a_process_that_runs_other_threads(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    two_generations(output)
+    (output / "notes.txt").write_text("mine", "utf-8")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        check = TreeCheck(output)
+        assert check._child is None
+        assert check.result() == (set(), ["notes.txt"])
+    finally:
+        release.set()
+        other.join()
 
 
 def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
