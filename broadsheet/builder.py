@@ -34,13 +34,14 @@ from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
 from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
-from broadsheet.render import Output, Renderer, make_environment, static_outputs
+from broadsheet.render import Output, Placed, Renderer, make_environment, static_outputs
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
     MissingOutput,
+    SpareTree,
     WriteStats,
     build_lock,
     check_output_dir,
@@ -48,7 +49,6 @@ from broadsheet.write import (
     read_manifest,
     record_failed_build,
     recover,
-    write_site,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -281,13 +281,16 @@ def _render_and_write(
         # for the next build, so the workers make them along with the pages.
         todo: list[Job] = [(kind, index) for kind, index, *_ in entries]
         records = ([], todo, {}, len(entries) if cache else 0)
-        plan = RenderPlan(renderer, pages, feeds, fingerprints if cache else None, finder)
+        plan_fingerprints, plan_related = (fingerprints if cache else None), finder
     else:
         dirty = cache.pages_reading(changed) if changed is not None else None
         records = _plan_renders(entries, fingerprints, known, manifest, dirty)
         if records is None:  # the last build's page records do not fit: compare every page
             records = _plan_renders(entries, fingerprints, known, manifest, None)
-        plan = RenderPlan(renderer, pages, feeds)
+        plan_fingerprints, plan_related = None, None
+    tree = SpareTree(output_dir)
+    # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
+    plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree.place)
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
     html_urls = [p.url for p in pages if p.url != "404.html"]
@@ -304,7 +307,7 @@ def _render_and_write(
                 fresh_records[path] = (key, dependency_string(deps))  # type: ignore[assignment]
             elif path in fresh_records:
                 fresh_records[path][1].update(deps)
-            yield Output(path, data)
+            yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
         if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
             yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
         else:
@@ -323,7 +326,7 @@ def _render_and_write(
     # Everything loaded and planned so far lives until the end: no need to scan it for cycles again.
     gc.freeze()
     gc.enable()
-    stats = write_site(outputs, output_dir, errors=errors)
+    stats = tree.write(outputs, errors=errors)
     if cache:
         digests = stats.digests
         rows = (

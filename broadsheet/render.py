@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import (
     Environment,
@@ -38,16 +38,25 @@ from broadsheet.urls import output_path, slugify
 WORDS_PER_MINUTE = 230
 
 
+class Placed(NamedTuple):
+    """A file already put into the spare output tree where it was rendered (write.SpareTree.place)."""
+
+    digest: str
+    touched: bool  # a file was written or linked there (False: the spare had these bytes already)
+
+
 @dataclass(frozen=True)
 class Output:
-    """One file of the built site: bytes to write, a source file to copy, or `keep`: the digest of
-    the bytes already in the output folder, which are still right (the page's inputs are unchanged)."""
+    """One file of the built site: bytes to write, a source file to copy, `keep`: the digest of
+    the bytes already in the output folder, which are still right (the page's inputs are unchanged),
+    or `placed`: already in the spare tree the build is writing."""
 
     path: str  # relative to the output folder, posix
     data: bytes | None = None
     source: Path | None = None
     keep: str | None = None
     immutable: bool = False  # named by its content hash: hosts may cache it for a year (see hosting.py)
+    placed: Placed | None = None
 
 
 def json_ld(value: Any) -> Markup:

@@ -18,21 +18,25 @@ from broadsheet.executors import chunked, fork_pool
 from broadsheet.feeds import FeedSpec, atom_feed
 from broadsheet.model import Article, Site
 from broadsheet.pages import Page, RelatedIndex
-from broadsheet.render import Renderer
+from broadsheet.render import Placed, Renderer
 
 Progress = Callable[[str, int, int], None]
 _RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished batches (~1 MB each)
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)
-# output path, bytes, paths of the articles it depends on, and its fingerprint when the plan makes them
-Rendered = tuple[str, bytes, set[str], str | None]
+# output path, bytes (or where they went, for a plan that places them), paths of the articles it
+# depends on, and its fingerprint when the plan makes them
+Rendered = tuple[str, bytes | Placed, set[str], str | None]
 
 
 class RenderPlan:
     """What to render. With `fingerprints`, each page is also fingerprinted where it is rendered
     (a build that renders every page has no use for the keys before): in the workers, in parallel,
-    and its context (related stories, lists) is made there and only there."""
+    and its context (related stories, lists) is made there and only there. With `place` (the
+    spare tree's), each file is put into the output tree where it is rendered too: a worker's
+    bytes are neither sent back to the build process nor hashed and written there, which would
+    leave that process the busiest of all."""
 
     def __init__(
         self,
@@ -41,16 +45,19 @@ class RenderPlan:
         feeds: list[FeedSpec],
         fingerprints: Fingerprinter | None = None,
         related: CachedRelated | None = None,
+        place: Callable[[str, bytes], Placed] | None = None,
     ) -> None:
         self.renderer = renderer
         self.pages = pages
         self.feeds = feeds
         self.fingerprints = fingerprints
         self.related = related
+        self.place = place
 
     def run(self, jobs: Sequence[Job]) -> list[Rendered]:
         out: list[Rendered] = []
         fingerprints = self.fingerprints
+        place = self.place
         for kind, index in jobs:
             key = None
             if kind == "page":
@@ -60,13 +67,14 @@ class RenderPlan:
                     key, named = fingerprints.key_and_deps(result.path, page.template, page.context)
                     deps |= named
                 page.__dict__.pop("context", None)  # made again if ever needed: memory stays flat
-                out.append((result.path, result.data or b"", deps, key))
+                path, data = result.path, result.data or b""
             else:  # a feed reads only the articles it lists, which its context names
                 spec = self.feeds[index]
                 deps = set()
                 if fingerprints is not None:
                     key, deps = fingerprints.key_and_deps(spec.url, "atom", feed_context(spec))
-                out.append((spec.url, atom_feed(self.renderer.config, self.renderer, spec), deps, key))
+                path, data = spec.url, atom_feed(self.renderer.config, self.renderer, spec)
+            out.append((path, place(path, data) if place is not None else data, deps, key))
         return out
 
 

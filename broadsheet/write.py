@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.render import Output
+from broadsheet.render import Output, Placed
 
 MANIFEST = ".broadsheet-manifest.json"
 _MANIFEST_VERSION = 1
@@ -264,56 +265,95 @@ def spare_dir(output: Path) -> Path:
 
 
 def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str] = ()) -> WriteStats:
-    """Bring the spare tree up to date with `outputs`, then swap it with `output` in one atomic rename.
+    """Bring the spare tree up to date with `outputs`, then swap it with `output` in one atomic rename
+    (see SpareTree)."""
+    return SpareTree(output).write(outputs, errors=errors)
+
+
+class SpareTree:
+    """The spare tree of `output`, opened for a build that goes through every output.
 
     Two trees take turns (blue/green): the live `output` and a spare holding the version before it.
     The spare is never served, so it is updated in place, touching only files that differ from its
-    own manifest: a rebuild costs what changed, not the size of the site. Files are replaced by
-    rename and never rewritten in place, because the trees share unchanged files as hard links
-    (which also keeps their modification times, so deploys see only real changes). A spare caught
-    half-updated by a crash has no manifest and is rebuilt from scratch next time.
+    own manifest: a rebuild costs what changed, not the size of the site. A file the live tree
+    shares (as a hard link, which also keeps its modification time, so deploys see only real
+    changes) is replaced by a new file, never rewritten. A spare caught half-updated by a crash has
+    no manifest and is rebuilt from scratch next time.
 
-    Outputs are streamed, never all held in memory. An output with `keep` must match the file in
-    `output` per its manifest (MissingOutput if that file is gone). `errors` (from a --keep-going
-    build) go into the manifest so that `publish` refuses such a site."""
-    live_data = _read_manifest_data(output) if output.is_dir() else {}
-    live = _files_of(live_data)
-    spare = spare_dir(output)
-    have = read_manifest(spare) if spare.is_dir() else {}
-    if spare.is_dir() and not have:
-        shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
-    spare.mkdir(exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
-    digests: dict[str, str] = {}
-    touched: list[str] = []  # files of the spare written, linked or removed
-    made_dirs: set[str] = set()
-    spare_prefix = str(spare) + "/"  # strings, not Paths: this loop runs once per file of the site
-    exists = os.path.exists
-    with _Placer() as placer:
-        for item in outputs:
-            path = item.path
-            if path in digests:
-                raise BroadsheetError(f"two outputs want the same file {path!r}", path=path)
-            data = item.data
-            if item.keep is not None:
-                digest = item.keep
-            else:
-                if data is None:
-                    data = item.source.read_bytes()  # type: ignore[union-attr]
-                digest = file_digest(data)
-            digests[path] = digest
-            if have.get(path) == digest and exists(spare_prefix + path):
-                continue  # the spare already has these bytes (one stat: a file deleted there is rewritten)
-            is_new = path not in have
-            parent = path.rpartition("/")[0]
-            if is_new and parent not in made_dirs:
-                os.makedirs(spare_prefix + parent, exist_ok=True)
-                made_dirs.add(parent)
-            same_as_live = output / path if live.get(path) == digest else None
-            placer.place(path, spare / path, data, same_as_live, is_new)
-            touched.append(path)
-    return _finish(spare, output, digests, have, touched, live_data, errors)
+    Pages are put in by `place` where they are rendered: in forked render workers too, so their
+    bytes never travel to this process. `write` takes every output (those placed, by their digest)
+    and swaps the spare in."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.live_data = _read_manifest_data(output) if output.is_dir() else {}
+        self.live = _files_of(self.live_data)
+        self.spare = spare = spare_dir(output)
+        self.have = read_manifest(spare) if spare.is_dir() else {}
+        if spare.is_dir() and not self.have:
+            shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
+        spare.mkdir(exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+        self._prefix = str(spare) + "/"  # strings, not Paths: this runs once per file of the site
+        self._made_dirs: set[str] = set()
+
+    def _needs(self, path: str, digest: str) -> bool:
+        """Whether the spare lacks these bytes (one stat: a file deleted there is written again)."""
+        return self.have.get(path) != digest or not os.path.exists(self._prefix + path)
+
+    def _target(self, path: str) -> tuple[Path, bool]:
+        """Where the file goes, and whether the spare is new to this path (its folder made here)."""
+        is_new = path not in self.have
+        parent = path.rpartition("/")[0]
+        if is_new and parent not in self._made_dirs:
+            os.makedirs(self._prefix + parent, exist_ok=True)
+            self._made_dirs.add(parent)
+        return self.spare / path, is_new
+
+    def place(self, path: str, data: bytes) -> Placed:
+        """Put a rendered file into the spare now, in this process, and say what it took."""
+        digest = file_digest(data)
+        if not self._needs(path, digest):
+            return Placed(digest, touched=False)
+        target, is_new = self._target(path)
+        same_as_live = self.output / path if self.live.get(path) == digest else None
+        _place(path, target, data, same_as_live, is_new)
+        return Placed(digest, touched=True)
+
+    def write(self, outputs: Iterable[Output], *, errors: Sequence[str] = ()) -> WriteStats:
+        """Every output of the site, streamed (never all held in memory), then the swap. An output
+        with `keep` must match the file in `output` per its manifest (MissingOutput if that file is
+        gone). `errors` (from a --keep-going build) go into the manifest so that `publish` refuses
+        such a site."""
+        digests: dict[str, str] = {}
+        touched: list[str] = []  # files of the spare written, linked or removed
+        live = self.live
+        with _Placer() as placer:
+            for item in outputs:
+                path = item.path
+                if path in digests:
+                    raise BroadsheetError(f"two outputs want the same file {path!r}", path=path)
+                if item.placed is not None:
+                    digests[path] = item.placed.digest
+                    if item.placed.touched:
+                        touched.append(path)
+                    continue
+                data = item.data
+                if item.keep is not None:
+                    digest = item.keep
+                else:
+                    if data is None:
+                        data = item.source.read_bytes()  # type: ignore[union-attr]
+                    digest = file_digest(data)
+                digests[path] = digest
+                if not self._needs(path, digest):
+                    continue
+                target, is_new = self._target(path)
+                same_as_live = self.output / path if live.get(path) == digest else None
+                placer.place(path, target, data, same_as_live, is_new)
+                touched.append(path)
+        return _finish(self.spare, self.output, digests, self.have, touched, self.live_data, errors)
 
 
 class TreeCheck:
@@ -501,10 +541,34 @@ def _write_new(target: Path, data: bytes) -> None:
 
 
 def _write_over(target: Path, data: bytes) -> None:
-    """Replace `target` with a new file (new inode): the old one may be shared with the live tree."""
+    """Replace `target`'s bytes. A file the live tree shares (a hard link) is replaced by a new file
+    (new inode); one only the spare has is rewritten where it is, which spares the file system a
+    new inode and a freed one (on ext4 without a journal, freshly freed inodes make every later
+    new file slower to place)."""
+    if _rewrite_unshared(target, data):
+        return
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, target)
+
+
+def _rewrite_unshared(target: Path, data: bytes) -> bool:
+    """Rewrite a regular file in place if no other name links to it; False otherwise."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode):
+            return False
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(data))
+        return True
+    finally:
+        os.close(fd)
 
 
 def _link_over(existing: Path, target: Path) -> bool:

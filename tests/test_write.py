@@ -19,6 +19,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.render import Output
 from broadsheet.write import (
     MANIFEST,
+    SpareTree,
     TreeCheck,
     build_lock,
     check_output_dir,
@@ -113,6 +114,53 @@ def test_two_outputs_for_one_path_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BroadsheetError, match="same file"):
         write_site([Output("index.html", b"a"), Output("index.html", b"b")], tmp_path / "site")
     assert not (tmp_path / "site").exists()
+
+
+def test_a_file_only_the_spare_has_is_rewritten_in_place_a_shared_one_is_replaced(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    spare = spare_dir(output)
+    write_site([Output("own.html", b"version one, the longest"), Output("shared.html", b"s")], output)
+    write_site([Output("own.html", b"version two"), Output("shared.html", b"s")], output)
+    # Now the spare holds version one of own.html (its only name) and a link to the live shared.html.
+    own_inode = (spare / "own.html").stat().st_ino
+    assert (spare / "shared.html").stat().st_nlink == 2
+    live_shared = stat_of(output / "shared.html")
+    write_site([Output("own.html", b"three"), Output("shared.html", b"s, changed")], output)
+    assert files(output) == {
+        "own.html": b"three",  # shorter than what the file held: cut to its new length
+        "shared.html": b"s, changed",
+        MANIFEST: (output / MANIFEST).read_bytes(),
+    }
+    assert (output / "own.html").stat().st_ino == own_inode  # rewritten where it was
+    # The shared file got a new inode; the tree that was live keeps its bytes.
+    assert (output / "shared.html").stat().st_ino != live_shared[0]
+    assert (spare / "own.html").read_bytes() == b"version two" and (spare / "shared.html").read_bytes() == b"s"
+    assert stat_of(spare / "shared.html") == live_shared
+
+
+def test_files_placed_where_they_are_rendered_are_swapped_in_with_the_rest(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("a/index.html", b"a1"), Output("b/index.html", b"b")], output)
+    write_site([Output("a/index.html", b"a2"), Output("b/index.html", b"b")], output)
+    # The spare now has a1 and b; rendering places a3 (written), b (already there) and a new page.
+    tree = SpareTree(output)
+    placed = {
+        p: tree.place(p, data) for p, data in [("a/index.html", b"a3"), ("b/index.html", b"b"), ("c/d.html", b"c")]
+    }
+    assert [p.touched for p in placed.values()] == [True, False, True]
+    assert (tree.spare / "c/d.html").read_bytes() == b"c" and not (output / "c").exists()  # not live yet
+    stats = tree.write([Output(p, placed=where) for p, where in placed.items()] + [Output("robots.txt", b"r")])
+    assert files(output) == {
+        "a/index.html": b"a3",
+        "b/index.html": b"b",
+        "c/d.html": b"c",
+        "robots.txt": b"r",
+        MANIFEST: (output / MANIFEST).read_bytes(),
+    }
+    assert read_manifest(output) == {p: where.digest for p, where in placed.items()} | {
+        "robots.txt": write.file_digest(b"r")
+    }
+    assert (stats.written, stats.unchanged, stats.removed) == (3, 1, 0)
 
 
 def test_readers_never_see_a_missing_or_mixed_site(tmp_path: Path) -> None:
