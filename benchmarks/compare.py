@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cold builds of the same seeded corpus with Broadsheet, Hugo and Pelican, measured in the same run.
+"""Cold builds of the same seeded corpus with Broadsheet, Hugo and Pelican, measured in the same run,
+and Broadsheet's rebuilds after a template change (twice) beside them.
 
     python benchmarks/compare.py --articles 10000 [--workdir DIR] [--runs N]
                                  [--skip-hugo] [--skip-pelican] [--pelican-articles M]
@@ -170,6 +171,16 @@ def run_broadsheet(site: Path) -> tuple[float, int, int, str]:
     return wall, peak, count_files(site / "site"), summary
 
 
+def run_broadsheet_template_change(site: Path, mark: str) -> tuple[float, int, int, str]:
+    """A rebuild after an edit to base.html, with the cache of the build before: every page is
+    rendered again, no Markdown is parsed."""
+    base = site / "templates" / "base.html"
+    text = re.sub(r"<!-- compare: [^>]* -->", "", base.read_text("utf-8"))
+    base.write_text(text.replace("</footer>", f"<!-- compare: {mark} --></footer>", 1), "utf-8")
+    wall, peak, summary = bench.run_build(site, [])
+    return wall, peak, count_files(site / "site"), summary
+
+
 def run_hugo(binary: Path, site: Path) -> tuple[float, int, int, str]:
     cache = site / ".hugo-cache"
     for stale in (cache, site / "public", site / "resources"):
@@ -241,6 +252,12 @@ def main() -> None:
         print(f"Broadsheet{tag} ...", file=sys.stderr)
         wall, peak, files, note = run_broadsheet(site)
         rows.append((f"Broadsheet{tag}", args.articles, wall, peak, files, f"cold, no .broadsheet-cache; {note}"))
+        # The first rebuild after a cold one also makes the spare output tree (a folder per page); the
+        # next rewrites its files in place.
+        for label in ("template changed", "template changed again"):
+            print(f"Broadsheet, {label}{tag} ...", file=sys.stderr)
+            wall, peak, files, note = run_broadsheet_template_change(site, f"{label}{tag}")
+            rows.append((f"Broadsheet, {label}{tag}", args.articles, wall, peak, files, note))
         if hugo:
             print(f"Hugo{tag} ...", file=sys.stderr)
             wall, peak, files, note = run_hugo(hugo, work / "hugo")
@@ -265,8 +282,12 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         tag = f" (run {run})" if args.runs > 1 else ""
         walls = {name.split()[0]: wall for name, _, wall, *_ in rows if name.replace(" (scaled)", "").endswith(tag)}
+        walls |= {name: wall for name, _, wall, *_ in rows if name.startswith("Broadsheet") and name.endswith(tag)}
         if "Hugo" in walls:
-            print(f"- Broadsheet/Hugo{tag}: {walls['Broadsheet'] / walls['Hugo']:.2f}")
+            print(f"- Broadsheet/Hugo{tag}: {walls[f'Broadsheet{tag}'] / walls['Hugo']:.2f}")
+            for label in ("template changed", "template changed again"):
+                ratio = walls[f"Broadsheet, {label}{tag}"] / walls["Hugo"]
+                print(f"- Broadsheet {label} / Hugo cold{tag}: {ratio:.2f} (target: under 0.5)")
         if "Pelican" in walls:
             print(f"- Pelican/Broadsheet{tag}: {walls['Pelican'] / walls['Broadsheet']:.2f}")
     if not args.workdir:
