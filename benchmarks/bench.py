@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Build benchmark: a seeded synthetic corpus, then cold, no-op, one-edit and template-change builds.
 
-    python benchmarks/bench.py --articles 10000 [--workdir DIR] [--jobs N] [--keep]
+    python benchmarks/bench.py --articles 10000 [--workdir DIR] [--seed N] [--keep] [--build-arg=--jobs=1]
 
-Each build runs as its own `broadsheet build` subprocess, so its wall time and peak memory (max RSS of
-the process tree) are what a user sees. Prints a Markdown table. A benchmark, not a test: run on demand.
+Each build runs as its own `broadsheet build` subprocess, so its wall time and peak memory (PSS of the
+process tree: pages forked workers share are counted once) are what a user sees. Prints a Markdown
+table. A benchmark, not a test: run on demand.
 """
 
 from __future__ import annotations
@@ -99,38 +100,47 @@ def _tree_pss_kib(root: int) -> int:
     return total
 
 
-def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
-    """Run one build; return (wall seconds, peak memory (PSS, MB) of the build's process tree, summary)."""
-    # As an installed command runs: with Python's bytecode cache, even where the environment turns
-    # it off (PYTHONDONTWRITEBYTECODE would compile Broadsheet's modules again on every build).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "broadsheet", "build", "--quiet", *extra],
-        cwd=site,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    # Memory is sampled on a thread, so the wall time ends when the build does, not at the next sample.
+def wait_measured(proc: subprocess.Popen, started: float) -> tuple[float, int]:
+    """Wait for `proc`; return (wall seconds since `started`, peak memory (PSS, MB) of its process tree).
+
+    Memory is sampled on a thread, so the wall time ends when the process does, not at the next
+    sample. Reading a process's PSS walks its page tables, which costs CPU the measured build would
+    otherwise have (a sixth of a core at 100,000 articles if sampled every 50 ms): samples come every
+    20 ms at first and every 250 ms in a long build, whose memory changes slowly."""
     peak = [0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_pss_kib(proc.pid))
-            done.wait(0.05)
+            done.wait(min(0.25, 0.02 + (time.perf_counter() - started) / 40))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = proc.communicate()
+    proc.wait()
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
+    return wall, peak[0] // 1024
+
+
+def run_build(site: Path, extra: list[str]) -> tuple[float, int, str]:
+    """Run one build; return (wall seconds, peak memory (PSS, MB) of the build's process tree, summary)."""
+    # As an installed command runs: with Python's bytecode cache, even where the environment turns
+    # it off (PYTHONDONTWRITEBYTECODE would compile Broadsheet's modules again on every build).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out, tempfile.TemporaryFile("w+", encoding="utf-8") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "broadsheet", "build", "--quiet", *extra], cwd=site, stdout=out, stderr=err, env=env
+        )
+        wall, peak = wait_measured(proc, started)
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit(f"build failed:\n{out}\n{err}")
-    return wall, peak[0] // 1024, out.strip().splitlines()[-1]
+        raise SystemExit(f"build failed:\n{output}\n{errors}")
+    return wall, peak, output.strip().splitlines()[-1]
 
 
 def main() -> None:

@@ -150,14 +150,10 @@ def measure(command: list[str | Path], cwd: Path, log: Path) -> tuple[float, int
     with open(log, "w", encoding="utf-8") as out:
         started = time.perf_counter()
         proc = subprocess.Popen([str(c) for c in command], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        peak = 0
-        while proc.poll() is None:
-            peak = max(peak, bench._tree_pss_kib(proc.pid))
-            time.sleep(0.05)
-        wall = time.perf_counter() - started
+        wall, peak = bench.wait_measured(proc, started)
     if proc.returncode != 0:
         raise SystemExit(f"{command[0]} failed ({proc.returncode}):\n{log.read_text('utf-8')[-4000:]}")
-    return wall, peak // 1024
+    return wall, peak
 
 
 def count_files(folder: Path) -> int:

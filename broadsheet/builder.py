@@ -320,13 +320,19 @@ def _render_and_write(
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
     headers_made: list[set[str]] = []
-    outputs = with_headers(stream(), headers_made)
+    source = stream()
+    outputs = with_headers(source, headers_made)
     if precompress:
         outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
     # Everything loaded and planned so far lives until the end: no need to scan it for cycles again.
     gc.freeze()
     gc.enable()
-    stats = tree.write(outputs, errors=errors)
+    try:
+        stats = tree.write(outputs, errors=errors)
+    finally:
+        # Render workers put files into the spare tree: when the writer stops early (an error), the
+        # workers stop too, their batches in flight done, before anything else touches that tree.
+        source.close()
     if cache:
         digests = stats.digests
         rows = (

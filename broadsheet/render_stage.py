@@ -21,7 +21,7 @@ from broadsheet.pages import Page, RelatedIndex
 from broadsheet.render import Placed, Renderer
 
 Progress = Callable[[str, int, int], None]
-_RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished batches (~1 MB each)
+_RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished ones (~1 MB each with their bytes)
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)

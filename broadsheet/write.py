@@ -4,7 +4,8 @@ A build is written into a spare tree beside the output and then swapped in with 
 (renameat2 RENAME_EXCHANGE), so a reader (or a killed build) sees either the old site or the new
 one, never a mix. The spare is the previous version, updated in place with only what changed, so a
 small edit to a large site writes a few files. (A reader still inside the old tree when the next
-build starts sees that build's edits: the guarantee holds per build, as for any two-tree server.)
+build starts sees that build's edits, even in a file it holds open: the guarantee holds per build, as
+for any two-tree server.)
 A manifest of what Broadsheet wrote marks a folder as ours; a folder without one is never replaced.
 """
 
@@ -277,8 +278,9 @@ class SpareTree:
     The spare is never served, so it is updated in place, touching only files that differ from its
     own manifest: a rebuild costs what changed, not the size of the site. A file the live tree
     shares (as a hard link, which also keeps its modification time, so deploys see only real
-    changes) is replaced by a new file, never rewritten. A spare caught half-updated by a crash has
-    no manifest and is rebuilt from scratch next time.
+    changes) is replaced by a new file, never rewritten; one only the spare holds is rewritten where
+    it is. A spare caught half-updated by a crash has no manifest and is rebuilt from scratch next
+    time.
 
     Pages are put in by `place` where they are rendered: in forked render workers too, so their
     bytes never travel to this process. `write` takes every output (those placed, by their digest)

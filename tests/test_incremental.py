@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from benchmarks.bench import make_corpus
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
 from broadsheet.errors import BuildFailed
+from broadsheet.render import Output
+from broadsheet.write import SpareTree
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -176,6 +179,30 @@ def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
     sequential = build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
     assert parallel.rendered_pages == sequential.rendered_pages > 256  # enough to fan out
     assert_same_tree(root / "parallel", root / "sequential")
+
+
+def test_a_write_that_stops_early_stops_the_render_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render workers put pages into the spare tree themselves: when the writer fails midway, they
+    must be gone before the error reaches the caller (who may build again into that tree)."""
+    root = tmp_path / "big"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+
+    def failing_write(self: SpareTree, outputs: Iterable[Output], *, errors: Sequence[str] = ()) -> None:
+        for taken, item in enumerate(outputs):
+            assert item.placed is not None  # rendered, and already in the spare
+            if taken == 200:
+                raise OSError("no space left on device")
+
+    monkeypatch.setattr(SpareTree, "write", failing_write)
+    try:
+        build(load_config(root=root), BuildOptions(jobs=2, cache=False))
+    except OSError as exc:  # while the error is handled (its traceback holds every frame of the build)
+        assert "no space left" in str(exc)
+        assert multiprocessing.active_children() == []
+    else:
+        pytest.fail("the build did not fail")
 
 
 def test_dask_cluster_build_is_identical(tmp_path: Path) -> None:
