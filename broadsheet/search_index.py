@@ -32,6 +32,8 @@ SEARCH_DIR = "search"
 CHUNK = 500
 MAX_TERM = 32
 _WORD = re.compile(r"\w+")
+# Every ASCII character that is not a word character (in _WORD's sense) -> a space.
+_ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
 
 
 class _Facts(Protocol):
@@ -59,8 +61,10 @@ def article_terms(article: Article, body_text: str) -> str:
     (one string per article keeps the cache and memory small)."""
     parts = [article.title, body_text, " ".join(article.tags), " ".join(article.authors), article.source or ""]
     # normalise(), but each distinct word is filtered and cut once, not every time it occurs (an
-    # article says "the" fifty times); the first occurrences come in the same order.
-    words = dict.fromkeys(_WORD.findall(_fold(" ".join(parts))))
+    # article says "the" fifty times); the first occurrences come in the same order. ASCII text
+    # (most of it) is split by str.translate and str.split, twice as fast as the regular expression.
+    folded = _fold(" ".join(parts))
+    words = dict.fromkeys(folded.translate(_ASCII_GAPS).split() if folded.isascii() else _WORD.findall(folded))
     return " ".join(dict.fromkeys(w[:MAX_TERM] for w in words if len(w) > 1 or w.isdigit()))
 
 

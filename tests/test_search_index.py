@@ -45,6 +45,15 @@ def test_article_terms_are_the_distinct_normalised_words_in_order(
     assert article_terms(article, body) == " ".join(dict.fromkeys(normalise(text)))
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=127)), st.text(alphabet=st.characters(max_codepoint=127)))
+def test_article_terms_of_ascii_text_split_as_the_regular_expression_does(title: str, body: str) -> None:
+    # ASCII text takes a faster path than other text (str.translate and str.split): every character
+    # that can occur in it, punctuation, control and separator characters included, must split alike.
+    day = datetime(2024, 1, 1, tzinfo=UTC)
+    article = Article("a.md", title, day, False, "a", "", "d", (), (), None)
+    assert article_terms(article, body) == " ".join(dict.fromkeys(normalise(" ".join([title, body, "", "", ""]))))
+
+
 def load_index(site: Path) -> tuple[dict, list[list], dict[str, list[int]]]:
     meta = json.loads((site / "search" / "meta.json").read_text("utf-8"))
     docs = []
