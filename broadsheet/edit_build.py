@@ -59,6 +59,7 @@ class Edits:
     output: str  # write.manifest_signature of the output folder they left
     files: dict[str, tuple[int, int]]
     articles: dict[str, tuple[Article, Facts]]
+    settings: str  # the snapshot's: a build with other templates or settings need not load it
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def save_snapshot(
     staged.write_bytes(pickle.dumps((token, Snapshot(settings, files, site, kept)), pickle.HIGHEST_PROTOCOL))
     os.replace(staged, target)
     cache.set(_SNAPSHOT, token)
-    cache.set_blob(_EDITS, Edits(output, {}, {}))
+    cache.set_blob(_EDITS, Edits(output, {}, {}, settings))
 
 
 def forget_snapshot(cache: BuildCache) -> None:
@@ -127,7 +128,9 @@ def quick_rebuild(
     """Rebuild after edits that keep the site's structure, or None (nothing written, nothing
     stored) when this build is not one of those."""
     edits: Edits | None = cache.blob(_EDITS)
-    if edits is None or edits.output != manifest_signature(output_dir):
+    # Checked before anything costs time: a template or settings change (a full build) loads no
+    # snapshot and looks at no tree.
+    if edits is None or edits.settings != settings or edits.output != manifest_signature(output_dir):
         return None
     check = TreeCheck(output_dir)  # looks at both trees meanwhile
     try:
@@ -218,7 +221,7 @@ def _rebuild(
     else:
         signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
         kept_articles = {p: (a, replace(fact, terms="")) for p, (a, fact) in patched.items()}
-        cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, kept_articles))
+        cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, kept_articles, settings))
     return QuickResult(site, stats, tuple(path for path, *_ in rendered), len(parsed))
 
 

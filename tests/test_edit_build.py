@@ -65,6 +65,21 @@ def test_changes_to_the_structure_or_settings_go_to_the_full_build(project: Path
     assert cold_equals_incremental(project).quick
 
 
+@pytest.mark.parametrize("change", ["template edited", "config edited"])
+def test_a_settings_change_goes_to_the_full_build_without_loading_the_snapshot(
+    project: Path, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(project)
+    new_paragraph(middle_article(project), "A quick one first.")
+    assert run(project).quick
+    looked: list[str] = []
+    monkeypatch.setattr(edit_build, "_load_snapshot", lambda cache: looked.append("snapshot"))
+    monkeypatch.setattr(edit_build, "TreeCheck", lambda output: looked.append("trees"))
+    CHANGES[change](project)
+    assert not cold_equals_incremental(project).quick
+    assert looked == []  # neither the snapshot (it would be thrown away) nor both trees (a stat per file)
+
+
 def test_search_files_that_appear_and_go_are_written_and_removed(project: Path) -> None:
     run(project)
     new_paragraph(middle_article(project), "Xylophonist quorum.")
