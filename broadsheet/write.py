@@ -186,14 +186,32 @@ def _read_stamps(path: Path) -> dict:
 
 @contextlib.contextmanager
 def build_lock(output: Path) -> Iterator[None]:
-    """One build per output folder at a time (advisory lock beside the folder)."""
-    lock_path = output.parent / f".{output.name}.lock"
+    """One build per output folder at a time, and none while the folder is published (an advisory
+    lock beside the folder)."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(output, fcntl.LOCK_EX, "another build or a publish of this site is running (lock held)"):
+        yield
+
+
+@contextlib.contextmanager
+def reading_lock(output: Path) -> Iterator[None]:
+    """Hold builds off while the built site is read as a whole (publish): a build swaps the trees and
+    rewrites the spare, so a long read could otherwise send a mix of two builds. Readers share it."""
+    if not output.parent.is_dir():  # nothing built there: the reader reports that
+        yield
+        return
+    with _lock(output, fcntl.LOCK_SH, "a build of this site is running: publish once it has finished"):
+        yield
+
+
+@contextlib.contextmanager
+def _lock(output: Path, kind: int, busy: str) -> Iterator[None]:
+    lock_path = output.parent / f".{output.name}.lock"
     with open(lock_path, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, kind | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BroadsheetError("another build of this site is running (lock held)", path=str(lock_path)) from None
+            raise BroadsheetError(busy, path=str(lock_path)) from None
         try:
             yield
         finally:

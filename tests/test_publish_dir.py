@@ -20,6 +20,7 @@ from broadsheet.publish import PublishOptions, publish, target_kind
 from broadsheet.publish.record import RECORD
 from broadsheet.publish.result import pages_last
 from broadsheet.publish.rsync import delete_command, destination, upload_commands
+from broadsheet.write import build_lock, reading_lock
 
 DROPPED = "content/2024/07/observatory-open-night.md"
 
@@ -177,6 +178,23 @@ def test_refuses_an_unreadable_record(project: Path, tmp_path: Path) -> None:
     (target / RECORD).write_text("{not json", encoding="utf-8")
     with pytest.raises(BroadsheetError, match="earlier publishes"):
         send(project, target)
+
+
+def test_publish_and_build_keep_off_each_others_site(project: Path, tmp_path: Path) -> None:
+    """A build swaps the trees and rewrites the spare: a publish must not read the site meanwhile,
+    nor may a build start while a publish reads it."""
+    target = tmp_path / "www"
+    with build_lock(project / "site"), pytest.raises(BroadsheetError, match="a build of this site is running"):
+        send(project, target)
+    assert not target.exists()  # refused before anything was sent
+    with reading_lock(project / "site"):
+        with pytest.raises(BroadsheetError, match="a publish of this site is running"):
+            build_project(project)
+        with reading_lock(project / "site"):  # publishes share it
+            pass
+    send(project, target)  # and once neither runs, both work
+    published = snapshot(target)
+    assert all(published.get(rel) == data for rel, data in site_files(project / "site").items())
 
 
 def test_git_options_only_go_with_git(project: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from broadsheet.publish.mirror import publish_dir
 from broadsheet.publish.result import PublishResult
 from broadsheet.publish.rsync import is_rsync_target, publish_rsync
 from broadsheet.publish.site import BuiltSite, load_built_site
+from broadsheet.write import reading_lock
 
 __all__ = ["BuiltSite", "PublishOptions", "PublishResult", "load_built_site", "publish", "target_kind"]
 
@@ -50,10 +51,11 @@ def publish(
     ] + (["--branch"] if options.branch != DEFAULT_BRANCH else [])
     if kind != "git" and git_only:
         raise BroadsheetError(f"{', '.join(git_only)} only apply to --to git")
-    site = load_built_site(site_dir)
-    if kind == "git":
-        target = GitTarget(options.repo, options.branch, options.cname, options.message)
-        return publish_git(site, target, project_root=project_root, environ=environ)
-    if kind == "rsync":
-        return publish_rsync(site, options.to)
-    return publish_dir(site, Path(options.to))
+    with reading_lock(site_dir.resolve()):  # no build swaps the site away while it is sent
+        site = load_built_site(site_dir)
+        if kind == "git":
+            target = GitTarget(options.repo, options.branch, options.cname, options.message)
+            return publish_git(site, target, project_root=project_root, environ=environ)
+        if kind == "rsync":
+            return publish_rsync(site, options.to)
+        return publish_dir(site, Path(options.to))
