@@ -197,17 +197,23 @@ def build_lock(output: Path) -> Iterator[None]:
 def reading_lock(output: Path) -> Iterator[None]:
     """Hold builds off while the built site is read as a whole (publish): a build swaps the trees and
     rewrites the spare, so a long read could otherwise send a mix of two builds. Readers share it."""
-    if not output.parent.is_dir():  # nothing built there: the reader reports that
-        yield
-        return
-    with _lock(output, fcntl.LOCK_SH, "a build of this site is running: publish once it has finished"):
+    with _lock(output, fcntl.LOCK_SH, "a build of this site is running: publish once it has finished", reader=True):
         yield
 
 
 @contextlib.contextmanager
-def _lock(output: Path, kind: int, busy: str) -> Iterator[None]:
+def _lock(output: Path, kind: int, busy: str, *, reader: bool = False) -> Iterator[None]:
     lock_path = output.parent / f".{output.name}.lock"
-    with open(lock_path, "a+") as handle:
+    try:
+        opened = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError:
+        if not reader:
+            raise
+        # Nothing built there, or a folder we may not write to, where no build can run either: the
+        # reader finds out what it can read.
+        yield
+        return
+    with opened as handle:
         try:
             fcntl.flock(handle, kind | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -197,6 +197,12 @@ def test_publish_and_build_keep_off_each_others_site(project: Path, tmp_path: Pa
     assert all(published.get(rel) == data for rel, data in site_files(project / "site").items())
 
 
+def test_publishing_where_nothing_was_built_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(BroadsheetError, match="no built site here"):
+        publish(tmp_path / "nowhere" / "site", PublishOptions(str(tmp_path / "www")), project_root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_git_options_only_go_with_git(project: Path, tmp_path: Path) -> None:
     with pytest.raises(BroadsheetError, match="--branch only apply to --to git"):
         publish(project / "site", PublishOptions(str(tmp_path / "www"), branch="x"), project_root=project)
