@@ -547,7 +547,7 @@ class _Placer:
 def _place(path: str, target: Path, data: bytes | None, same_as_live: Path | None, is_new: bool) -> None:
     """One file of the spare: a hard link to the live tree's copy when that has these bytes, else
     written."""
-    if same_as_live is not None and _link_over(same_as_live, target):
+    if same_as_live is not None and (_link_new(same_as_live, target) if is_new else _link_over(same_as_live, target)):
         return
     if data is None:
         raise MissingOutput(path)
@@ -595,6 +595,18 @@ def _rewrite_unshared(target: Path, data: bytes) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def _link_new(existing: Path, target: Path) -> bool:
+    """A link where the spare has no file: made in place (a rename fewer, as when a spare is made
+    whole after a cold build)."""
+    try:
+        os.link(existing, target)
+    except FileExistsError:  # a leftover the manifest did not know about
+        return _link_over(existing, target)
+    except OSError:
+        return False
+    return True
 
 
 def _link_over(existing: Path, target: Path) -> bool:

@@ -138,6 +138,17 @@ def test_a_file_only_the_spare_has_is_rewritten_in_place_a_shared_one_is_replace
     assert stat_of(spare / "shared.html") == live_shared
 
 
+def test_a_stray_file_in_the_spare_gives_way_to_the_link_it_should_be(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("a.html", b"a")], output)
+    write_site([Output("a.html", b"a"), Output("new.html", b"new")], output)
+    # The spare (the first build) does not list new.html, yet a file of that name is there.
+    (spare_dir(output) / "new.html").write_bytes(b"stray")
+    live_new = stat_of(output / "new.html")
+    write_site([Output("a.html", b"a!"), Output("new.html", b"new")], output)
+    assert (output / "new.html").read_bytes() == b"new" and stat_of(output / "new.html") == live_new
+
+
 def test_files_placed_where_they_are_rendered_are_swapped_in_with_the_rest(tmp_path: Path) -> None:
     output = tmp_path / "site"
     write_site([Output("a/index.html", b"a1"), Output("b/index.html", b"b")], output)
