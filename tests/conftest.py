@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 from buildkit import ROOT, TEMPLATES, SiteDirs
+from hypothesis import settings
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
+
+# Property tests check answers, not speed: on a shared 2-core CI machine one example now and then
+# takes longer than hypothesis's default 200 ms deadline, which would fail a correct parser.
+settings.register_profile("broadsheet", deadline=None)
+settings.load_profile("broadsheet")
 
 
 @pytest.fixture
