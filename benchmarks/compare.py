@@ -287,12 +287,18 @@ def main() -> None:
     print()
     for run in range(1, args.runs + 1):
         tag = f" (run {run})" if args.runs > 1 else ""
-        walls = {name.split()[0]: wall for name, _, wall, *_ in rows if name.replace(" (scaled)", "").endswith(tag)}
-        walls |= {name: wall for name, _, wall, *_ in rows if name.startswith("Broadsheet") and name.endswith(tag)}
+        # This run's rows by name, without the run or a version: "Broadsheet", "Broadsheet, template
+        # changed", "Hugo", "Pelican".
+        walls: dict[str, float] = {}
+        for name, _, wall, *_ in rows:
+            base = name.replace(" (scaled)", "")
+            if base.endswith(tag):
+                base = base.removesuffix(tag)
+                walls[base if base.startswith("Broadsheet") else base.split()[0]] = wall
         if "Hugo" in walls:
-            print(f"- Broadsheet/Hugo{tag}: {walls[f'Broadsheet{tag}'] / walls['Hugo']:.2f}")
+            print(f"- Broadsheet/Hugo{tag}: {walls['Broadsheet'] / walls['Hugo']:.2f}")
             for label in ("template changed", "template changed again"):
-                ratio = walls[f"Broadsheet, {label}{tag}"] / walls["Hugo"]
+                ratio = walls[f"Broadsheet, {label}"] / walls["Hugo"]
                 print(f"- Broadsheet {label} / Hugo cold{tag}: {ratio:.2f} (target: under 0.5)")
         if "Pelican" in walls:
             print(f"- Pelican/Broadsheet{tag}: {walls['Pelican'] / walls['Broadsheet']:.2f}")

@@ -46,7 +46,6 @@ from broadsheet.write import (
     build_lock,
     check_output_dir,
     manifest_signature,
-    read_manifest,
     record_failed_build,
     recover,
 )
@@ -259,7 +258,8 @@ def _render_and_write(
     )
     pages = list(renderer.pages(finder))
     feeds = feed_specs(site, config)
-    manifest = read_manifest(output_dir) if cache else {}
+    tree = SpareTree(output_dir)  # reads the live tree's manifest, which the plan compares with too
+    manifest = tree.live if cache else {}
     state = f"{fingerprints.global_key.decode()}:{structure_key(site)}"
     built = cache.built_digests() if cache else {}
     # Articles whose content changed since the last successful build, when nothing else did: then
@@ -288,7 +288,6 @@ def _render_and_write(
         if records is None:  # the last build's page records do not fit: compare every page
             records = _plan_renders(entries, fingerprints, known, manifest, None)
         plan_fingerprints, plan_related = None, None
-    tree = SpareTree(output_dir)
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree.place)
     assert records is not None
@@ -323,7 +322,7 @@ def _render_and_write(
     source = stream()
     outputs = with_headers(source, headers_made)
     if precompress:
-        outputs = hosting_precompress(outputs, previous=read_manifest(output_dir), output_dir=output_dir)
+        outputs = hosting_precompress(outputs, previous=tree.live, output_dir=output_dir)
     # Everything loaded and planned so far lives until the end: no need to scan it for cycles again.
     gc.freeze()
     gc.enable()

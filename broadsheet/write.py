@@ -324,26 +324,27 @@ class SpareTree:
         self._prefix = str(spare) + "/"  # strings, not Paths: this runs once per file of the site
         self._made_dirs: set[str] = set()
 
-    def _needs(self, path: str, digest: str) -> bool:
-        """Whether the spare lacks these bytes (one stat: a file deleted there is written again)."""
-        return self.have.get(path) != digest or not os.path.exists(self._prefix + path)
-
-    def _target(self, path: str) -> tuple[Path, bool]:
-        """Where the file goes, and whether the spare is new to this path (its folder made here)."""
+    def _where(self, path: str, digest: str) -> tuple[Path, Path | None, bool] | None:
+        """Where these bytes go in the spare: the file, the live tree's copy to link when it has them,
+        and whether the spare is new to the path (its folder made here). None when the spare has them
+        already (one stat: a file deleted there is written again)."""
+        if self.have.get(path) == digest and os.path.exists(self._prefix + path):
+            return None
         is_new = path not in self.have
         parent = path.rpartition("/")[0]
         if is_new and parent not in self._made_dirs:
             os.makedirs(self._prefix + parent, exist_ok=True)
             self._made_dirs.add(parent)
-        return self.spare / path, is_new
+        same_as_live = self.output / path if self.live.get(path) == digest else None
+        return self.spare / path, same_as_live, is_new
 
     def place(self, path: str, data: bytes) -> Placed:
         """Put a rendered file into the spare now, in this process, and say what it took."""
         digest = file_digest(data)
-        if not self._needs(path, digest):
+        where = self._where(path, digest)
+        if where is None:
             return Placed(digest, touched=False)
-        target, is_new = self._target(path)
-        same_as_live = self.output / path if self.live.get(path) == digest else None
+        target, same_as_live, is_new = where
         _place(path, target, data, same_as_live, is_new)
         return Placed(digest, touched=True)
 
@@ -354,7 +355,6 @@ class SpareTree:
         such a site."""
         digests: dict[str, str] = {}
         touched: list[str] = []  # files of the spare written, linked or removed
-        live = self.live
         with _Placer() as placer:
             for item in outputs:
                 path = item.path
@@ -373,10 +373,10 @@ class SpareTree:
                         data = item.source.read_bytes()  # type: ignore[union-attr]
                     digest = file_digest(data)
                 digests[path] = digest
-                if not self._needs(path, digest):
+                where = self._where(path, digest)
+                if where is None:
                     continue
-                target, is_new = self._target(path)
-                same_as_live = self.output / path if live.get(path) == digest else None
+                target, same_as_live, is_new = where
                 placer.place(path, target, data, same_as_live, is_new)
                 touched.append(path)
         return _finish(self.spare, self.output, digests, self.have, touched, self.live_data, errors)
