@@ -32,7 +32,6 @@ from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
-from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Placed, Renderer, make_environment, static_outputs
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed
@@ -270,8 +269,10 @@ def _render_and_write(
         else None
     )
 
+    # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
+    # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
     entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]] = [
-        ("page", i, output_path(p.url), p.template, _context_of(p)) for i, p in enumerate(pages)
+        ("page", i, output_path(p.url), p.template, p.make_context) for i, p in enumerate(pages)
     ]
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
     known = cache.pages() if cache else {}
@@ -356,10 +357,6 @@ def _render_and_write(
         cache.set("built", state)
         cache.set("global", global_key)
     return stats, tuple(rendered), fingerprinted
-
-
-def _context_of(page: Page) -> Callable[[], Mapping[str, Any]]:
-    return lambda: page.context
 
 
 def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:

@@ -70,6 +70,8 @@ def json_ld(value: Any) -> Markup:
 # Callables that take a context or environment say so with a `jinja_pass_arg` attribute; these
 # kinds have no other way to (Jinja looks for one on their __call__ too, which these don't have).
 _PLAIN_CALLABLES = frozenset({FunctionType, MethodType, BuiltinFunctionType, Macro})
+# Macro options that another process can be sent (and compared by value there).
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 class _TrackingContext(Context):
@@ -156,7 +158,7 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
     return env
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What lists need from an article's rendered body, kept in memory for every article."""
 
@@ -193,6 +195,9 @@ class Renderer:
         # entries no page asks for again (related-story and day-page variants), in every worker.
         self._items: OrderedDict[tuple, Markup] = OrderedDict()
         self._items_limit = max(1024, len(site.articles))
+        # Entries rendered here since `take_items` was last called, when the render stage shares
+        # them between its processes (`share_items`): otherwise each process renders most of them.
+        self._fresh_items: list[tuple[tuple, str]] | None = None
         # The last answers of summary() and article_ld(): an article's page asks for each two or
         # three times in a row. (Remembering every article's would cost each worker megabytes.)
         self._summary: tuple[Article | None, str] = (None, "")
@@ -228,7 +233,7 @@ class Renderer:
     def item_html(self, article: Article, **options: Any) -> Markup:
         """The `item` macro of _macros.html (an article as a list entry), rendered once per article
         and options and reused on every list that shows it: one article appears on a dozen lists."""
-        key = (article, *sorted(options.items())) if len(options) > 1 else (article, *options.items())
+        key = (article.path, *sorted(options.items())) if len(options) > 1 else (article.path, *options.items())
         items = self._items
         found = items.get(key)
         if found is None:
@@ -236,9 +241,33 @@ class Renderer:
             found = items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
             if len(items) > self._items_limit:
                 items.popitem(last=False)
+            fresh = self._fresh_items
+            if fresh is not None and all(type(v) in _PLAIN_VALUES for v in options.values()):
+                fresh.append((key, str(found)))
         else:
             items.move_to_end(key)
         return found
+
+    def share_items(self) -> None:
+        """From now on, note each list entry rendered here, for `take_items`."""
+        self._fresh_items = []
+
+    def take_items(self) -> list[tuple[tuple, str]]:
+        """The list entries rendered here since the last call (plain data, for another process)."""
+        fresh = self._fresh_items
+        if fresh is None:
+            return []
+        self._fresh_items = []
+        return fresh
+
+    def add_items(self, entries: Iterable[tuple[tuple, str]]) -> None:
+        """List entries another process rendered (`take_items`): the same bytes this one would make."""
+        items = self._items
+        for key, html in entries:
+            if key not in items:
+                items[key] = Markup(html)  # noqa: S704 - a template's output, from another process
+        while len(items) > self._items_limit:
+            items.popitem(last=False)
 
     def preload(self, templates: Iterable[str]) -> None:
         """Compile these templates and the macros now: in the process that forks the render workers,

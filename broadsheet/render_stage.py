@@ -91,15 +91,20 @@ def _init_worker(plan: RenderPlan) -> None:
     _worker_plan = plan
 
 
-def _run_in_worker(jobs: Sequence[Job]) -> tuple[list[Rendered], dict]:
-    """A batch, and the related-story answers found for it (the parent keeps them for next time)."""
+Finished = tuple[list[Rendered], dict, list]  # a batch, related-story answers, list entries rendered
+
+
+def _run_in_worker(jobs: Sequence[Job], items: list) -> Finished:
+    """A batch, the related-story answers found for it (the parent keeps them for next time) and
+    the list entries rendered for it; `items`: entries rendered elsewhere since the last batch."""
     plan = _worker_plan
     assert plan is not None
+    plan.renderer.add_items(items)
     rendered = plan.run(jobs)
     answers = {}
     if plan.related is not None:
         answers, plan.related.answers = plan.related.answers, {}
-    return rendered, answers
+    return rendered, answers, plan.renderer.take_items()
 
 
 def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
@@ -112,10 +117,6 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
             progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
         return
     plan.renderer.preload({plan.pages[index].template for kind, index in jobs if kind == "page"})
-    for article in plan.renderer.site.articles:
-        # Computed on first use and stored in the article: here once, not in a copy of the
-        # article's memory in every worker.
-        article.day, article.url  # noqa: B018
     # Frozen objects are left alone by the garbage collector, so forked workers share their memory
     # pages with this process instead of copying them.
     gc.collect()
@@ -123,11 +124,17 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
     # Paths arrive from the workers as fresh strings on every page that names them; the parent keeps
     # them all until the build's records are written, so each is swapped for the site's own copy.
     own = {a.path: a.path for a in plan.renderer.site.articles}
+    # An article's list entry appears on a dozen pages, rendered by any of the processes: each
+    # entry is rendered once and passed on (a few kB a batch), not rendered again by every process.
+    renderer = plan.renderer
+    renderer.share_items()
+    relay = workers > 2  # with one worker, what it sends need not go back to it
     chunks = iter(chunked(jobs, _RENDER_CHUNK))
     # Batches in order, each rendered by a worker or here. A few are in flight, not all (as
     # Executor.map would submit): finished batches wait in memory until the writer takes them.
-    slots: deque[Future[tuple[list[Rendered], dict]]] = deque()
+    slots: deque[Future[Finished]] = deque()
     held, queued = 4 * workers, 2 * (workers - 1)  # batches at most in `slots`, and given to workers
+    relayed: list[tuple[tuple, str]] = []
 
     def here() -> bool:
         """Render the next batch in this process. Instead of waiting for a worker, this process
@@ -136,8 +143,8 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
         chunk = next(chunks, None)
         if chunk is None:
             return False
-        future: Future[tuple[list[Rendered], dict]] = Future()
-        future.set_result((plan.run(chunk), {}))
+        future: Future[Finished] = Future()
+        future.set_result((plan.run(chunk), {}, []))
         slots.append(future)
         return True
 
@@ -147,21 +154,26 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
             while True:
                 busy = sum(not f.done() for f in slots)
                 while busy < queued and len(slots) < held and (chunk := next(chunks, None)) is not None:
-                    slots.append(pool.submit(_run_in_worker, chunk))
+                    outbox = renderer.take_items() + relayed
+                    relayed = []
+                    slots.append(pool.submit(_run_in_worker, chunk, outbox))
                     busy += 1
                 if not slots:
                     break
                 if not slots[0].done() and len(slots) < held and here():
                     continue  # the next batch is not ready: render one here meanwhile
-                yield from _received(plan, slots.popleft().result(), own)
+                batch, answers, items = slots.popleft().result()
+                renderer.add_items(items)
+                if relay:
+                    relayed += items
+                yield from _received(plan, batch, answers, own)
                 done += 1
                 progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
     finally:
         gc.unfreeze()
 
 
-def _received(plan: RenderPlan, result: tuple[list[Rendered], dict], own: dict[str, str]) -> list[Rendered]:
-    batch, answers = result
+def _received(plan: RenderPlan, batch: list[Rendered], answers: dict, own: dict[str, str]) -> list[Rendered]:
     if plan.related is not None:
         plan.related.answers.update(
             (own.get(path, path), (key, tuple(own.get(p, p) for p in found))) for path, (key, found) in answers.items()

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import make_corpus
+from broadsheet import builder, render_stage
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
 from broadsheet.errors import BuildFailed
-from broadsheet.render import Output
+from broadsheet.model import Article
+from broadsheet.render import Output, Renderer
 from broadsheet.write import SpareTree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,6 +183,41 @@ def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
     assert_same_tree(root / "parallel", root / "sequential")
 
 
+def test_list_entries_are_rendered_once_by_all_render_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article's list entry shows on a dozen pages, which any render process may render: the
+    processes pass on the entries they render, so that most are rendered once in all (a few twice,
+    at the same moment), and the pages are those of a build in one process."""
+    root = tmp_path / "big"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    log = os.open(tmp_path / "renders.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared by forked workers
+    item_html = Renderer.item_html
+
+    def counted(self: Renderer, article: Article, **options: object) -> object:
+        known = len(self._items)
+        found = item_html(self, article, **options)
+        if len(self._items) > known:  # rendered here, not found (the site is too small to evict any)
+            os.write(log, f"{os.getpid()} {article.path} {sorted(options.items())}\n".encode())
+        return found
+
+    monkeypatch.setattr(Renderer, "item_html", counted)
+    monkeypatch.setattr(render_stage, "_RENDER_CHUNK", 4)  # as many batches as a big site has
+    config = load_config(root=root)
+    build(config, BuildOptions(output_dir=root / "parallel", jobs=2, cache=False))
+    os.close(log)
+    renders = [line.split(" ", 1) for line in (tmp_path / "renders.log").read_text().splitlines()]
+    assert len({pid for pid, _ in renders}) == 2  # both processes rendered entries
+    distinct = {entry for _, entry in renders}
+    assert len(distinct) > 600  # three kinds per article: lists, related stories, day pages
+    # Each process renders alone about half of them again (430 more here); passed on, about 100.
+    assert len(renders) - len(distinct) < len(distinct) / 4
+    build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
+    assert_same_tree(root / "parallel", root / "sequential")
+
+
 def test_a_write_that_stops_early_stops_the_render_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The render workers put pages into the spare tree themselves: when the writer fails midway, they
     must be gone before the error reaches the caller (who may build again into that tree)."""
@@ -240,6 +277,24 @@ def test_a_file_deleted_from_the_spare_tree_is_rewritten(project: Path) -> None:
     victim.unlink()
     edit(first_article(project), "title: First change", "title: Second change")
     cold_equals_incremental(project)
+
+
+def test_comparing_every_page_keeps_no_page_context(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a change to the site's structure every page's fingerprint is compared, from its context
+    (its lists, related stories...): those of the pages kept must not stay in memory until the end."""
+    run(project)
+    plans: list[render_stage.RenderPlan] = []
+
+    class Recorded(render_stage.RenderPlan):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            plans.append(self)
+
+    monkeypatch.setattr(builder, "RenderPlan", Recorded)
+    remove_first_tag(first_article(project))
+    result = cold_equals_incremental(project)
+    assert result.fingerprinted_pages > len(plans[0].pages) > 50 > result.rendered_pages > 0
+    assert [page.url for page in plans[0].pages if "context" in page.__dict__] == []
 
 
 def middle_article(root: Path) -> Path:

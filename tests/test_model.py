@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -100,6 +102,17 @@ def test_any_datetime_with_an_offset_keeps_its_instant(moment: datetime, offset_
     assert article.date == local
     assert article.date.utcoffset() == local.astimezone(ZoneInfo(zone)).utcoffset()
     assert article.url.startswith(article.date.strftime("%Y/%m/%d/"))
+
+
+def test_day_and_url_follow_the_date_and_slug_through_copies_and_the_cache() -> None:
+    """They are worked out when an article is made (slots, no __dict__ to grow later): a copy with
+    another date or slug, and an article read back from the cache, must carry their own."""
+    article = parse("title: T\ndate: 2024-05-03T23:30:00")
+    assert not hasattr(article, "__dict__")
+    moved = replace(article, date=article.date + timedelta(hours=1), slug="later")
+    assert (moved.day.isoformat(), moved.url) == ("2024-05-04", "2024/05/04/later/")
+    copy = pickle.loads(pickle.dumps(replace(article, body=""), pickle.HIGHEST_PROTOCOL))
+    assert (copy.day, copy.url, copy.title, copy.body) == (article.day, article.url, "T", "")
 
 
 # --- slugs and fields ---------------------------------------------------------------------------------
