@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.cache import BuildCache, CachedHtml, dependency_string
@@ -83,7 +83,7 @@ def save_snapshot(
     It goes in a file beside the cache, not in it: SQLite reads a large value page by page, several
     times slower than reading a file. A token in the cache, stored in the same transaction as the
     page records it goes with, says which snapshot file is the right one."""
-    kept = {a.path: replace(facts[a.path], terms="") for a in site.articles}
+    kept = {a.path: facts[a.path]._replace(terms="") for a in site.articles}
     files = {f.rel: (f.size, f.mtime_ns) for f in markdown}
     token = os.urandom(8).hex()
     target = _snapshot_file(cache)
@@ -220,7 +220,7 @@ def _rebuild(
         save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
     else:
         signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
-        kept_articles = {p: (a, replace(fact, terms="")) for p, (a, fact) in patched.items()}
+        kept_articles = {p: (a, fact._replace(terms="")) for p, (a, fact) in patched.items()}
         cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, kept_articles, settings))
     return QuickResult(site, stats, tuple(path for path, *_ in rendered), len(parsed))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +53,18 @@ class Article:
         d = self.date
         object.__setattr__(self, "day", d.date())
         object.__setattr__(self, "url", f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{self.slug}/")
+
+    # Pickled as a plain tuple of values: the cache and the edit snapshot read back every article,
+    # and the setstate dataclasses make for slots looks up the fields again for each one.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _ARTICLE_FIELDS)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_ARTICLE_FIELDS, state, strict=True):
+            object.__setattr__(self, name, value)
+
+
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 
 
 @dataclass(frozen=True)

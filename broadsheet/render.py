@@ -158,9 +158,9 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
     return env
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """What lists need from an article's rendered body, kept in memory for every article."""
+class Facts(NamedTuple):
+    """What lists need from an article's rendered body, kept in memory for every article (a tuple:
+    the smallest object there is, and the quickest to read back from the cache)."""
 
     words: int
     first_paragraph: str
