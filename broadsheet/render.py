@@ -160,7 +160,7 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
 
 class Facts(NamedTuple):
     """What lists need from an article's rendered body, kept in memory for every article (a tuple:
-    the smallest object there is, and the quickest to read back from the cache)."""
+    smaller than a dataclass, and read back from the cache without Python code)."""
 
     words: int
     first_paragraph: str
