@@ -165,13 +165,24 @@ def _find_body_start(units: list[Unit], kinds: list[Kind | None], roles: list[Ro
         if role is Role.PARAGRAPH and unit.bullet is None:
             if seen_headline and not _is_dek(units, kinds, i):
                 _pick_headline(units, kinds, roles, i)
-                return i
+                return _first_sentence_after_head(units, kinds, roles, i)
             role = Role.DEK if seen_headline else Role.OTHER
         if role is Role.HEADLINE and unit.bullet is None:
             seen_headline = True
         roles[i] = role
     _pick_headline(units, kinds, roles, n)
-    return n
+    return _first_sentence_after_head(units, kinds, roles, n)
+
+
+def _first_sentence_after_head(units: list[Unit], kinds: list[Kind | None], roles: list[Role], start: int) -> int:
+    """Where the body starts, given its first paragraph long enough to be sure of (`start`, or the
+    end): at a shorter sentence before it, if one follows the head's last byline or date ("The
+    council delayed the vote." opening a brief), which would otherwise be lost."""
+    anchors = [i for i in range(start) if roles[i] in (Role.BYLINE, Role.DATE)]
+    for i in range(anchors[-1] + 1 if anchors else start, start):
+        if not kinds[i] and units[i].bullet is None and _is_sentence(units[i].text):
+            return i
+    return start
 
 
 def _is_dek(units: list[Unit], kinds: list[Kind | None], i: int) -> bool:
