@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from broadsheet.cache import CACHE_DIR, BuildCache, CachedHtml, code_fingerprint, dependency_string
+from broadsheet.cache import CACHE_DIR, BuildCache, CachedBodies, code_fingerprint, dependency_string
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint, structure_key
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
@@ -145,7 +145,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                         rendered=quick.rendered,
                         quick=True,
                     )
-            articles, facts, fresh_html, errors, parsed = load_content(
+            articles, facts, fresh, errors, parsed = load_content(
                 markdown, config.tz, cache, options.executor, jobs, progress
             )
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
@@ -154,19 +154,19 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 failed = sorted(errors, key=lambda e: (e.path or "", e.line or 0))
                 record_failed_build(output_dir, [str(e) for e in failed])  # so publish refuses the old pages
                 raise BuildFailed(failed)
-            html_of = CachedHtml(fresh_html, cache_file)
-            renderer = Renderer(site, config, env, facts, html_of)
+            bodies = CachedBodies(fresh, cache_file)
+            renderer = Renderer(site, config, env, facts, bodies)
             extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
             records_kept = cache is not None
             try:
                 stats, rendered, checked = _render_and_write(
-                    site, renderer, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
+                    site, renderer, bodies, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except MissingOutput:
                 # Someone changed files in the output folder: forget what we knew and render everything.
                 records_kept = False
                 stats, rendered, checked = _render_and_write(
-                    site, renderer, None, templates_dir, content_dir, output_dir, jobs, progress, **extras
+                    site, renderer, bodies, None, templates_dir, content_dir, output_dir, jobs, progress, **extras
                 )
             except BroadsheetError as exc:  # a template error: publish must not send the older pages either
                 record_failed_build(output_dir, [str(exc)])
@@ -240,6 +240,7 @@ class _NullContext:
 def _render_and_write(
     site: Site,
     renderer: Renderer,
+    bodies: CachedBodies,
     cache: BuildCache | None,
     templates_dir: Path,
     content_dir: Path,
@@ -294,7 +295,7 @@ def _render_and_write(
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
     html_urls = [p.url for p in pages if p.url != "404.html"]
-    search = SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
+    search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
 
     rendered: list[str] = []
 
@@ -351,8 +352,7 @@ def _render_and_write(
         cache.set_blob("headers", ("made", sorted(headers_made[0])) if headers_made else ("content",))
         now = {a.path: a for a in site.articles}
         cache.record_built(
-            ((p, a.digest, renderer.facts[p].terms) for p, a in now.items() if built.get(p) != a.digest),
-            [p for p in built if p not in now],
+            ((p, a.digest) for p, a in now.items() if built.get(p) != a.digest), [p for p in built if p not in now]
         )
         cache.set("built", state)
         cache.set("global", global_key)

@@ -3,7 +3,8 @@
 What it remembers, each keyed so a stale entry can never be used:
 - per content file: its stat signature (size, mtime) -> the parsed Article and the small facts of
   its rendered body, so an untouched file is not even read; the Article carries its content digest;
-- per content digest: the body HTML, so a template change never re-parses Markdown;
+- per content digest: the body HTML, so a template change never re-parses Markdown, and the
+  body's search terms, which only the search index reads (so they are not kept in memory);
 - per output page: the fingerprint of everything the page shows -> the digest of the bytes written,
   so a page whose inputs did not change is not rendered again; and the articles the page depends on
   (named by its context or read by its templates), indexed by article, so after an edit that keeps
@@ -29,7 +30,7 @@ from typing import Any
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article
 
-SCHEMA = 5
+SCHEMA = 6
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "frontmatter", "hosting", "load",
@@ -79,7 +80,7 @@ class BuildCache:
             """
             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
             CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
-            CREATE TABLE markdown (digest TEXT PRIMARY KEY, rendered TEXT);
+            CREATE TABLE markdown (digest TEXT PRIMARY KEY, terms TEXT, rendered TEXT);
             CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
             CREATE TABLE readers (article TEXT PRIMARY KEY, pages TEXT);
             CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
@@ -135,9 +136,11 @@ class BuildCache:
         gone = [(p,) for (p,) in self.db.execute("SELECT path FROM files") if p not in keep]
         self.db.executemany("DELETE FROM files WHERE path=?", gone)
 
-    # --- rendered Markdown (body HTML by content digest) --------------------------------------------
-    def store_rendered(self, items: Iterable[tuple[str, str]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?)", items)
+    # --- rendered Markdown (search terms and body HTML by content digest) ----------------------------
+    def store_rendered(self, items: Iterable[tuple[str, str, str]]) -> None:
+        """(digest, body HTML, search terms) of articles parsed."""
+        # Terms before the HTML in each row: reading them does not walk the HTML's overflow pages.
+        self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?)", ((d, t, h) for d, h, t in items))
 
     def prune_rendered(self, live: set[str]) -> None:
         gone = [(d,) for (d,) in self.db.execute("SELECT digest FROM markdown") if d not in live]
@@ -203,10 +206,13 @@ class BuildCache:
     def built_terms(self, paths: Iterable[str]) -> dict[str, str]:
         return self._column("built", "path", "terms", list(paths))
 
-    def record_built(self, changed: Iterable[tuple[str, str, str]], gone: Iterable[str]) -> None:
-        """Note what a successful build was made of: (path, digest, terms) of articles that changed
-        since the last one, and the paths of articles it no longer has."""
-        self.db.executemany("INSERT OR REPLACE INTO built VALUES (?, ?, ?)", changed)
+    def record_built(self, changed: Iterable[tuple[str, str]], gone: Iterable[str]) -> None:
+        """Note what a successful build was made of: (path, digest) of articles that changed since
+        the last one (their terms are copied from their rendered body's row, which must be stored),
+        and the paths of articles it no longer has."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO built SELECT ?, digest, terms FROM markdown WHERE digest=?", changed
+        )
         self.db.executemany("DELETE FROM built WHERE path=?", ((p,) for p in gone))
 
 
@@ -223,25 +229,34 @@ def _has_meta(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None
 
 
-class CachedHtml:
-    """Article body HTML: this build's fresh renders in memory, the rest read from the cache on demand.
+class CachedBodies:
+    """Article bodies as Markdown rendering left them: the HTML (calling it) and the search terms
+    (`terms`). This build's fresh renders are in memory (digest -> (html, terms)), the rest are
+    read from the cache on demand: a site's bodies and terms are never all in memory at once.
 
     Opens its own database connection in each process (SQLite connections must not cross a fork)."""
 
-    def __init__(self, fresh: dict[str, str], cache_path: Path | None) -> None:
+    def __init__(self, fresh: dict[str, tuple[str, str]], cache_path: Path | None) -> None:
         self.fresh = fresh
         self.cache_path = cache_path
         self._db: Any = None
         self._pid = 0
 
     def __call__(self, article: Article) -> str:
-        html = self.fresh.get(article.digest)
-        if html is not None:
-            return html
+        return self._get(article, 0, "rendered")
+
+    def terms(self, article: Article) -> str:
+        """Its search terms, space-separated (search_index.article_terms)."""
+        return self._get(article, 1, "terms")
+
+    def _get(self, article: Article, index: int, column: str) -> str:
+        found = self.fresh.get(article.digest)
+        if found is not None:
+            return found[index]
         if self._db is None or self._pid != os.getpid():
             self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
             self._pid = os.getpid()
-        row = self._db.execute("SELECT rendered FROM markdown WHERE digest=?", (article.digest,)).fetchone()
+        row = self._db.execute(f"SELECT {column} FROM markdown WHERE digest=?", (article.digest,)).fetchone()  # noqa: S608
         if row is None:
             raise BroadsheetError(
                 "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path

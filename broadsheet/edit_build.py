@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadsheet.cache import BuildCache, CachedHtml, dependency_string
+from broadsheet.cache import BuildCache, CachedBodies, dependency_string
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of
 from broadsheet.errors import BroadsheetError
@@ -49,7 +49,7 @@ class Snapshot:
     settings: str  # builder.settings_stamp: templates, assets, settings, code
     files: dict[str, tuple[int, int]]  # every Markdown file: path -> (size, mtime_ns)
     site: Site
-    facts: dict[str, Facts]  # without search terms: the cache's `built` table has those
+    facts: dict[str, Facts]
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def save_snapshot(
     It goes in a file beside the cache, not in it: SQLite reads a large value page by page, several
     times slower than reading a file. A token in the cache, stored in the same transaction as the
     page records it goes with, says which snapshot file is the right one."""
-    kept = {a.path: facts[a.path]._replace(terms="") for a in site.articles}
+    kept = {a.path: facts[a.path] for a in site.articles}
     files = {f.rel: (f.size, f.mtime_ns) for f in markdown}
     token = os.urandom(8).hex()
     target = _snapshot_file(cache)
@@ -121,7 +121,7 @@ def quick_rebuild(
     settings: str,
     output_dir: Path,
     config: SiteConfig,
-    make_renderer: Callable[[Site, dict[str, Facts], CachedHtml], Renderer],
+    make_renderer: Callable[[Site, dict[str, Facts], CachedBodies], Renderer],
     templates_dir: Path,
     drafts: bool,
 ) -> QuickResult | None:
@@ -146,7 +146,7 @@ def _rebuild(
     markdown: list[SourceFile],
     settings: str,
     config: SiteConfig,
-    make_renderer: Callable[[Site, dict[str, Facts], CachedHtml], Renderer],
+    make_renderer: Callable[[Site, dict[str, Facts], CachedBodies], Renderer],
     templates_dir: Path,
     drafts: bool,
 ) -> QuickResult | None:
@@ -166,23 +166,24 @@ def _rebuild(
         return None
     by_path = {a.path: a for a in snapshot.site.articles}
     patched = {**edits.articles}
-    fresh_html: dict[str, str] = {}
-    for rel, (article, facts, html) in parsed.items():
+    fresh: dict[str, tuple[str, str]] = {}
+    for rel, (article, facts, html, terms) in parsed.items():
         old = by_path.get(rel)
         if old is None or structure_of(old) != structure_of(article) or (article.draft and not drafts):
             return None
         patched[rel] = (article, facts)
-        fresh_html[article.digest] = html
+        fresh[article.digest] = (html, terms)
     site = replace_articles(snapshot.site, {path: article for path, (article, _) in patched.items()})
     facts = {**snapshot.facts, **{path: fact for path, (_, fact) in patched.items()}}
-    renderer = make_renderer(site, facts, CachedHtml(fresh_html, cache.path))
+    bodies = CachedBodies(fresh, cache.path)
+    renderer = make_renderer(site, facts, bodies)
     changed = set(parsed)
 
     manifest = check.live
-    search = SearchOutputs(site, renderer, cache, manifest, output_dir, changed)
+    search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
     changes = [o for o in search.outputs() if o.keep is None]
     if search.made_again or search.known is None:
-        return None  # made again from the snapshot's facts, which have no search terms: not here
+        return None  # made again from every article's terms, read from the cache: a full build's work
     gone = set(search.known[1]) - set(search.paths)
     if gone or len(search.paths) != len(search.known[1]):
         # A search file appears or goes, so `_headers`, which names every file, may change.
@@ -210,22 +211,21 @@ def _rebuild(
     except MissingOutput:
         return None  # a file of the live site is gone: the full build finds out which
     by_rel = {f.rel: f for f in edited}
-    cache.store_articles((rel, by_rel[rel].size, by_rel[rel].mtime_ns, (a, f)) for rel, (a, f, _) in parsed.items())
-    cache.store_rendered((a.digest, html) for a, _, html in parsed.values())
+    cache.store_articles((rel, by_rel[rel].size, by_rel[rel].mtime_ns, (a, f)) for rel, (a, f, _, _) in parsed.items())
+    cache.store_rendered((a.digest, html, terms) for a, _, html, terms in parsed.values())
     digests = stats.digests
     cache.store_pages((path, key or "", digests[path], dependency_string(deps)) for path, _, deps, key in rendered)
     search.remember(digests)
-    cache.record_built(((p, a.digest, fact.terms) for p, (a, fact, _) in parsed.items()), ())
+    cache.record_built(((p, a.digest) for p, (a, *_) in parsed.items()), ())
     if len(patched) >= MAX_PATCHED:
         save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
     else:
         signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
-        kept_articles = {p: (a, fact._replace(terms="")) for p, (a, fact) in patched.items()}
-        cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, kept_articles, settings))
+        cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, patched, settings))
     return QuickResult(site, stats, tuple(path for path, *_ in rendered), len(parsed))
 
 
-def _parse(edited: list[SourceFile], timezone: str) -> dict[str, tuple[Article, Facts, str]] | None:
+def _parse(edited: list[SourceFile], timezone: str) -> dict[str, tuple[Article, Facts, str, str]] | None:
     """The edited files parsed, or None if any has an error: the full build reports it."""
     items = []
     for source in edited:

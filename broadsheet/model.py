@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from sys import intern
 from typing import Any
 
 
@@ -60,11 +61,21 @@ class Article:
         return tuple(getattr(self, name) for name in _ARTICLE_FIELDS)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(_ARTICLE_FIELDS, state, strict=True):
+        values = list(state)
+        # Names that thousands of articles share are kept once in memory, not once per article:
+        # every article a build has comes through here (from the cache or a parse process).
+        for i in _SHARED_NAME_LISTS:
+            values[i] = tuple(intern(v) if type(v) is str else v for v in values[i])
+        for i in _SHARED_NAMES:
+            if type(values[i]) is str:
+                values[i] = intern(values[i])
+        for name, value in zip(_ARTICLE_FIELDS, values, strict=True):
             object.__setattr__(self, name, value)
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+_SHARED_NAME_LISTS = tuple(_ARTICLE_FIELDS.index(name) for name in ("tags", "authors"))
+_SHARED_NAMES = tuple(_ARTICLE_FIELDS.index(name) for name in ("source", "distributor", "copyright", "language"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError
 from broadsheet.executors import chunked, open_executor
 from broadsheet.load import SourceFile, decode_article, read_source
-from broadsheet.markdown import render_markdown
+from broadsheet.markdown import render_markdown, summarise
 from broadsheet.model import Article
 from broadsheet.render import Facts
 from broadsheet.search_index import article_terms
@@ -28,7 +28,8 @@ _PARSE_CHUNK = 64
 
 
 def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple[str, Any, Any]]:
-    """Decode, parse and render a batch of files: (rel, (Article, Facts, html) | None, error | None)."""
+    """Decode, parse and render a batch of files:
+    (rel, (Article, Facts, html, search terms) | None, error | None)."""
     tz = ZoneInfo(timezone)
     results: list[tuple[str, Any, Any]] = []
     for rel, data in items:
@@ -38,8 +39,9 @@ def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple
         except BroadsheetError as exc:
             results.append((rel, None, exc))
             continue
-        facts = Facts(rendered.words, rendered.first_paragraph, article_terms(article, rendered.text))
-        results.append((rel, (replace(article, body=""), facts, rendered.html), None))
+        facts = Facts(rendered.words, "" if article.summary else summarise(rendered.first_paragraph))
+        terms = article_terms(article, rendered.text)
+        results.append((rel, (replace(article, body=""), facts, rendered.html, terms), None))
     return results
 
 
@@ -50,9 +52,10 @@ def load_content(
     executor_spec: str | None,
     jobs: int,
     progress: Progress,
-) -> tuple[list[Article], dict[str, Facts], dict[str, str], list[BroadsheetError], int]:
-    """Every article (from the cache when its file is untouched), its facts, errors, and the body HTML
-    rendered now: in the cache (committed, for the render stage to read) or, without one, in memory.
+) -> tuple[list[Article], dict[str, Facts], dict[str, tuple[str, str]], list[BroadsheetError], int]:
+    """Every article (from the cache when its file is untouched), its facts, errors, and the body
+    HTML and search terms made now: in the cache (committed, for the render and search stages to
+    read) or, without one, in memory (content digest -> (html, terms)).
 
     Files are read batch by batch with a few batches in flight, so memory does not grow with the site."""
     known = cache.articles() if cache else {}
@@ -69,7 +72,7 @@ def load_content(
         else:
             pending.append(source)
 
-    fresh_html: dict[str, str] = {}
+    fresh: dict[str, tuple[str, str]] = {}
     stats = {source.rel: (source.size, source.mtime_ns) for source in pending}
     done = 0
 
@@ -88,22 +91,22 @@ def load_content(
     def collect(results: list[tuple[str, Any, Any]]) -> None:
         nonlocal done
         parsed_now: list[tuple[str, int, int, tuple[Article, Facts]]] = []
-        html_now: list[tuple[str, str]] = []
+        bodies_now: list[tuple[str, str, str]] = []
         for rel, parsed, error in results:
             done += 1
             if error is not None:
                 errors.append(error)
                 continue
-            article, fact, html = parsed
+            article, fact, html, terms = parsed
             articles.append(article)
             facts[article.path] = fact
             parsed_now.append((rel, *stats[rel], (article, fact)))
-            html_now.append((article.digest, html))
+            bodies_now.append((article.digest, html, terms))
         if cache:
             cache.store_articles(parsed_now)
-            cache.store_rendered(html_now)
+            cache.store_rendered(bodies_now)
         else:
-            fresh_html.update(html_now)
+            fresh.update((digest, (html, terms)) for digest, html, terms in bodies_now)
         progress("parse", done, len(pending))
 
     progress("parse", 0, len(pending))
@@ -119,4 +122,4 @@ def load_content(
         cache.forget_articles_except({source.rel for source in markdown})
         cache.prune_rendered({a.digest for a in articles})
         cache.checkpoint()  # the render stage reads body HTML through its own connections
-    return articles, facts, fresh_html, errors, len(pending)
+    return articles, facts, fresh, errors, len(pending)

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from broadsheet.assets import hash_static
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
-from broadsheet.markdown import is_safe_url, summarise
+from broadsheet.markdown import is_safe_url
 from broadsheet.model import Article, Site
 from broadsheet.pages import DayGroup, Page, RelatedFinder, day_label, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
@@ -159,12 +159,12 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
 
 
 class Facts(NamedTuple):
-    """What lists need from an article's rendered body, kept in memory for every article (a tuple:
-    smaller than a dataclass, and read back from the cache without Python code)."""
+    """What pages need from an article's rendered body besides the body itself, kept in memory for
+    every article: as little as that (a tuple: smaller than a dataclass, and read back from the
+    cache without Python code). The search terms stay in the cache (cache.CachedBodies)."""
 
     words: int
-    first_paragraph: str
-    terms: str = ""  # search terms, space-separated (search_index.article_terms)
+    summary: str  # its first paragraph, summarised; "" when the article has a summary of its own
 
 
 class Renderer:
@@ -198,9 +198,8 @@ class Renderer:
         # Entries rendered here since `take_items` was last called, when the render stage shares
         # them between its processes (`share_items`): otherwise each process renders most of them.
         self._fresh_items: list[tuple[tuple, str]] | None = None
-        # The last answers of summary() and article_ld(): an article's page asks for each two or
-        # three times in a row. (Remembering every article's would cost each worker megabytes.)
-        self._summary: tuple[Article | None, str] = (None, "")
+        # The last answer of article_ld(): an article's page asks for it two or three times in a
+        # row. (Remembering every article's would cost each worker megabytes.)
         self._ld: tuple[Article | None, dict[str, Any]] = (None, {})
         self._links: dict[tuple[str, str], tuple[str, str]] = {}  # one (name, href) per tag spelling
         base = config.base_path
@@ -306,11 +305,7 @@ class Renderer:
         return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown
 
     def summary(self, article: Article) -> str:
-        last, found = self._summary
-        if last is not article:
-            found = article.summary or summarise(self.facts[article.path].first_paragraph)
-            self._summary = (article, found)
-        return found
+        return article.summary or self.facts[article.path].summary
 
     def reading_minutes(self, article: Article) -> int:
         return max(1, round(self.facts[article.path].words / WORDS_PER_MINUTE))

@@ -23,7 +23,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Protocol
 
 from broadsheet.model import Article, Site
 from broadsheet.pages import day_label
@@ -34,10 +33,6 @@ MAX_TERM = 32
 _WORD = re.compile(r"\w+")
 # Every ASCII character that is not a word character (in _WORD's sense) -> a space.
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
-
-
-class _Facts(Protocol):
-    terms: str
 
 
 @lru_cache(maxsize=1)
@@ -121,13 +116,14 @@ def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
 
 
 def search_files(
-    site: Site, facts: Mapping[str, _Facts], summaries: Mapping[str, str], *, base_path: str
+    site: Site, terms_of: Callable[[Article], str], summaries: Mapping[str, str], *, base_path: str
 ) -> Iterator[tuple[str, bytes]]:
-    """(path, bytes) of every index file, in a stable order. `summaries`: article path -> summary."""
+    """(path, bytes) of every index file, in a stable order. `terms_of(article)`: its terms (as
+    article_terms gives them), asked for once per article; `summaries`: article path -> summary."""
     docs = _documents(site)
     postings: dict[str, list[int]] = defaultdict(list)
     for number, article in enumerate(docs):
-        for term in facts[article.path].terms.split():
+        for term in terms_of(article).split():
             postings[term].append(number)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for term, numbers in postings.items():  # each distinct term once, not once per article
@@ -141,7 +137,7 @@ def search_files(
 
 def patch_search_files(
     site: Site,
-    facts: Mapping[str, _Facts],
+    terms_of: Callable[[Article], str],
     summary_of: Callable[[Article], str],
     old_terms: Mapping[str, str],
     *,
@@ -151,8 +147,9 @@ def patch_search_files(
 ) -> dict[str, bytes | None] | None:
     """The index files that change when only the articles in `old_terms` (path -> their terms in
     the index as it is) changed what they say, the site's structure staying the same: path -> new
-    bytes, or None for a shard that is no longer needed. `current(path)` gives a file's bytes as
-    they are; `files` lists them all. None when the index can't be updated in place."""
+    bytes, or None for a shard that is no longer needed. `terms_of(article)` gives an article's
+    terms now, `current(path)` a file's bytes as they are; `files` lists them all. None when the
+    index can't be updated in place."""
     docs = _documents(site)
     number = {a.path: n for n, a in enumerate(docs)}
     have = set(files)
@@ -165,7 +162,7 @@ def patch_search_files(
         chunk_file = f"{SEARCH_DIR}/docs-{n // CHUNK}.json"
         if chunk_file not in out:
             out[chunk_file] = _doc_rows(docs, n // CHUNK, summary_of, base_path)
-        before, after = set(old.split()), set(facts[path].terms.split())
+        before, after = set(old.split()), set(terms_of(docs[n]).split())
         for term in sorted(before ^ after):
             name = shard_name(term)
             if name not in shards:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from broadsheet.cache import BuildCache
-from broadsheet.model import Site
+from broadsheet.model import Article, Site
 from broadsheet.render import Output, Renderer
 from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
 from broadsheet.write import file_digest
@@ -14,18 +14,20 @@ from broadsheet.write import file_digest
 
 class SearchOutputs:
     """The search index: kept while no article changed (e.g. after a template edit), updated in
-    place after an edit that keeps the site's structure, and made again otherwise."""
+    place after an edit that keeps the site's structure, and made again otherwise. `terms_of`
+    gives an article's search terms (cache.CachedBodies.terms): only what is made is asked for."""
 
     def __init__(
         self,
         site: Site,
         renderer: Renderer,
+        terms_of: Callable[[Article], str],
         cache: BuildCache | None,
         manifest: Mapping[str, str],
         output_dir: Path,
         changed: set[str] | None,
     ) -> None:
-        self.site, self.renderer, self.cache = site, renderer, cache
+        self.site, self.renderer, self.terms_of, self.cache = site, renderer, terms_of, cache
         self.manifest, self.output_dir, self.changed = manifest, output_dir, changed
         self.key = search_fingerprint(site, renderer.config.base_path)
         self.known = cache.blob("search") if cache else None
@@ -41,7 +43,7 @@ class SearchOutputs:
         if intact and self.changed is not None and self.cache is not None:
             patched = patch_search_files(
                 self.site,
-                self.renderer.facts,
+                self.terms_of,
                 self.renderer.summary,
                 self.cache.built_terms(self.changed),
                 current=self._current,
@@ -58,7 +60,7 @@ class SearchOutputs:
         self.made_again = True
         summaries = {a.path: self.renderer.summary(a) for a in self.site.articles}
         base_path = self.renderer.config.base_path
-        for path, data in search_files(self.site, self.renderer.facts, summaries, base_path=base_path):
+        for path, data in search_files(self.site, self.terms_of, summaries, base_path=base_path):
             self.paths.append(path)
             yield Output(path, data)
 

@@ -14,6 +14,7 @@ import pytest
 from benchmarks.bench import make_corpus
 from broadsheet import builder, render_stage
 from broadsheet.builder import BuildOptions, build
+from broadsheet.cache import CachedBodies
 from broadsheet.config import load_config
 from broadsheet.errors import BuildFailed
 from broadsheet.model import Article
@@ -295,6 +296,32 @@ def test_comparing_every_page_keeps_no_page_context(project: Path, monkeypatch: 
     result = cold_equals_incremental(project)
     assert result.fingerprinted_pages > len(plans[0].pages) > 50 > result.rendered_pages > 0
     assert [page.url for page in plans[0].pages if "context" in page.__dict__] == []
+
+
+def test_search_terms_stay_in_the_cache_and_are_read_once_each(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the search index reads an article's terms (kilobytes of real prose each): a build with a
+    cache keeps no terms or bodies in memory, and reads each article's terms once when the index
+    is made again."""
+    run(project)
+    asked: list[str] = []
+    held: list[int] = []
+    terms_of = CachedBodies.terms
+
+    def counted(self: CachedBodies, article: Article) -> str:
+        asked.append(article.path)
+        held.append(len(self.fresh))
+        return terms_of(self, article)
+
+    monkeypatch.setattr(CachedBodies, "terms", counted)
+    edit(first_article(project), "tags: [", "tags: [Brand New Tag, ")  # the index is made again
+    result = run(project)
+    assert result.parsed_files == 1
+    assert sorted(asked) == sorted(
+        {p.relative_to(project / "content").as_posix() for p in (project / "content").rglob("*.md")}
+    )
+    assert set(held) == {0}  # the edited article's body and terms went to the cache too
+    monkeypatch.undo()
+    cold_equals_incremental(project)
 
 
 def middle_article(root: Path) -> Path:

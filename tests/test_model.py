@@ -115,6 +115,17 @@ def test_day_and_url_follow_the_date_and_slug_through_copies_and_the_cache() -> 
     assert (copy.day, copy.url, copy.title, copy.body) == (article.day, article.url, "T", "")
 
 
+def test_names_many_articles_share_are_held_once_after_reading_back() -> None:
+    """A site holds every article in memory: read back from the cache (or a parse process), articles
+    share one copy of each tag, author and source name instead of one each."""
+    front = "title: T\ndate: 2024-05-03\ntags: [Politics, Trade]\nauthors: [Ann Lee]\nsource: Wire Service"
+    first, second = (pickle.loads(pickle.dumps(parse(front), pickle.HIGHEST_PROTOCOL)) for _ in range(2))
+    assert (first.tags, first.authors, first.source) == (("Politics", "Trade"), ("Ann Lee",), "Wire Service")
+    assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
+    assert first.source is second.source
+    assert (second.title, second.url, second.day) == ("T", first.url, first.day)
+
+
 # --- slugs and fields ---------------------------------------------------------------------------------
 
 
