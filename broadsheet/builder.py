@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from broadsheet.cache import CACHE_DIR, BuildCache, CachedBodies, code_fingerprint, dependency_string
@@ -273,8 +274,8 @@ def _render_and_write(
     # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
     entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]] = [
-        ("page", i, output_path(p.url), p.template, p.make_context) for i, p in enumerate(pages)
-    ]
+        ("page", i, intern(output_path(p.url)), p.template, p.make_context) for i, p in enumerate(pages)
+    ]  # paths interned: the same objects as in the manifests and the cache's records (write, cache)
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
     known = cache.pages() if cache else {}
     global_key = fingerprints.global_key.decode()
@@ -302,7 +303,8 @@ def _render_and_write(
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
         yield from kept
-        for path, data, deps, key in render_changed(plan, todo, jobs, progress):
+        for rendered_path, data, deps, key in render_changed(plan, todo, jobs, progress):
+            path = intern(rendered_path)  # a worker's copy: one object per path, as in the plan
             rendered.append(path)
             if key is not None:  # complete: kept as the string stored, a tenth of a set's memory
                 fresh_records[path] = (key, dependency_string(deps))  # type: ignore[assignment]

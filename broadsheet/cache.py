@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from broadsheet.errors import BroadsheetError
@@ -148,7 +149,10 @@ class BuildCache:
 
     # --- output pages ---------------------------------------------------------------------------
     def pages(self) -> dict[str, tuple[str, str]]:
-        return {path: (key, digest) for path, key, digest in self.db.execute("SELECT path, key, digest FROM pages")}
+        """path -> (fingerprint, digest) of every page recorded (paths and digests interned, as the
+        output manifests' are: the same file's are one object in all of them)."""
+        rows = self.db.execute("SELECT path, key, digest FROM pages")
+        return {intern(path): (key, intern(digest)) for path, key, digest in rows}
 
     def pages_reading(self, articles: Iterable[str]) -> set[str]:
         """The pages of the last build that depend on any of these articles."""

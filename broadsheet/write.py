@@ -27,6 +27,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.render import Output, Placed
@@ -235,7 +236,9 @@ def _read_manifest_data(output: Path) -> dict:
 def _files_of(data: dict) -> dict[str, str]:
     files = data.get("files")
     if data.get("version") == _MANIFEST_VERSION and isinstance(files, dict):
-        return {str(k): str(v) for k, v in files.items()}
+        # One copy of each path and digest, however many maps hold it: both trees' manifests and the
+        # cache's page records (cache.BuildCache.pages) name every file of the site.
+        return {intern(str(k)): intern(str(v)) for k, v in files.items()}
     return {}
 
 

@@ -14,7 +14,7 @@ import pytest
 from benchmarks.bench import make_corpus
 from broadsheet import builder, render_stage
 from broadsheet.builder import BuildOptions, build
-from broadsheet.cache import CachedBodies
+from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.config import load_config
 from broadsheet.errors import BuildFailed
 from broadsheet.model import Article
@@ -322,6 +322,23 @@ def test_search_terms_stay_in_the_cache_and_are_read_once_each(project: Path, mo
     assert set(held) == {0}  # the edited article's body and terms went to the cache too
     monkeypatch.undo()
     cold_equals_incremental(project)
+
+
+def test_paths_and_digests_are_held_once_by_the_manifests_and_the_page_records(project: Path) -> None:
+    """A rebuild holds the path and digest of every file of the site in several maps at once (the
+    live and spare trees' manifests, the cache's page records): one object each, not one per map."""
+    run(project)
+    edit(project / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")
+    run(project)  # now the spare tree has a manifest too
+    config = load_config(project / "site.toml")
+    tree = SpareTree(project / "site")
+    with BuildCache(builder.cache_path_for(config, project / "content", project / "site")) as cache:
+        known = cache.pages()
+    page = first_article(project).stem
+    path = next(p for p in known if page in p)
+    live, have, recorded = (next(k for k in keys if k == path) for keys in (tree.live, tree.have, known))
+    assert live is have is recorded
+    assert tree.live[path] == known[path][1] and tree.live[path] is known[path][1]
 
 
 def middle_article(root: Path) -> Path:
