@@ -35,7 +35,7 @@ from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Placed, Renderer, make_environment, static_outputs
-from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed
+from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed, render_order
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
@@ -295,6 +295,7 @@ def _render_and_write(
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree.place)
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
+    todo = render_order(pages, todo)
     html_urls = [p.url for p in pages if p.url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
 

@@ -10,7 +10,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +27,9 @@ class Page:
     url: str  # site-relative, "" for the front page
     template: str
     make_context: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+    # For a list whose entries other lists show too (the front page, tag, source and author lists):
+    # the date of its newest article. See render_stage.render_order.
+    entries_date: datetime | None = None
 
     @cached_property
     def context(self) -> dict[str, Any]:
@@ -127,7 +130,8 @@ def list_pages(
     for pagination, chunk in paginate(articles, base, size):
         url = page_url(base, pagination.number)
         if only is None or url in only:
-            yield Page(url, template, _list_context(context, chunk, pagination, len(articles)))
+            newest = chunk[0].date if chunk else None
+            yield Page(url, template, _list_context(context, chunk, pagination, len(articles)), newest)
 
 
 def _list_context(

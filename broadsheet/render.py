@@ -174,6 +174,8 @@ class Renderer:
     article's body HTML on demand, so a rebuild that renders few pages loads few bodies.
     """
 
+    ITEMS_KEPT = 16384  # list entries kept for reuse (about 1 kB each)
+
     def __init__(
         self,
         site: Site,
@@ -190,11 +192,10 @@ class Renderer:
         self._tag_links: dict[str, list[tuple[str, str]]] = {}
         self._slugs: dict[str, str] = {}  # tag name -> slug
         self._tag_slugs: _TagSlugs | None = None
-        # List entries, least recently used first. One per article is about what a build reuses
-        # (each article's entry on the front, tag, source and author lists); more would mostly hold
-        # entries no page asks for again (related-story and day-page variants), in every worker.
+        # List entries, least recently used first. A build that renders every page asks for each
+        # article's entries within a short stretch of it (render_stage.render_order), so a window of
+        # the latest serves nearly every request however large the site is, in every process.
         self._items: OrderedDict[tuple, Markup] = OrderedDict()
-        self._items_limit = max(1024, len(site.articles))
         # Entries rendered here since `take_items` was last called, when the render stage shares
         # them between its processes (`share_items`): otherwise each process renders most of them.
         self._fresh_items: list[tuple[tuple, str]] | None = None
@@ -238,7 +239,7 @@ class Renderer:
         if found is None:
             macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
             found = items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
-            if len(items) > self._items_limit:
+            if len(items) > self.ITEMS_KEPT:
                 items.popitem(last=False)
             fresh = self._fresh_items
             if fresh is not None and all(type(v) in _PLAIN_VALUES for v in options.values()):
@@ -265,7 +266,7 @@ class Renderer:
         for key, html in entries:
             if key not in items:
                 items[key] = Markup(html)  # noqa: S704 - a template's output, from another process
-        while len(items) > self._items_limit:
+        while len(items) > self.ITEMS_KEPT:
             items.popitem(last=False)
 
     def preload(self, templates: Iterable[str]) -> None:

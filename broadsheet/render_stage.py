@@ -78,6 +78,27 @@ class RenderPlan:
         return out
 
 
+def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
+    """The jobs in the order to render them: the lists that share entries (pages with an
+    `entries_date`) newest first, where the first of them is; the others in plan order, which has
+    the article pages first, newest first too.
+
+    An article's list entry is rendered once and reused by every list that shows it
+    (Renderer.item_html). In plan order its lists are far apart (tag by tag, each from newest to
+    oldest), so every entry would have to be kept until the last; swept by date, they come within
+    a short stretch of the build, and the renderer keeps only a window of recent entries."""
+
+    def dated(job: Job) -> bool:
+        return job[0] == "page" and pages[job[1]].entries_date is not None
+
+    swept = sorted(filter(dated, jobs), key=lambda job: pages[job[1]].entries_date, reverse=True)  # type: ignore[arg-type]
+    if not swept:
+        return list(jobs)
+    at = next(i for i, job in enumerate(jobs) if dated(job))
+    rest = [job for job in jobs if not dated(job)]
+    return rest[:at] + swept + rest[at:]
+
+
 def feed_context(spec: FeedSpec) -> dict[str, Any]:
     """What a feed's fingerprint covers."""
     return {"title": spec.title, "articles": spec.articles}
