@@ -121,7 +121,11 @@ def read_source(source: SourceFile) -> bytes:
                 f"file is {st.st_size / 1e6:.1f} MB; articles over {MAX_FILE_BYTES / 1e6:.0f} MB are refused",
                 path=source.rel,
             )
-        data = handle.read(MAX_FILE_BYTES + 1)
+        # Asking for the size it has (plus one byte, to see it grow) and not for the limit: a read
+        # of the limit allocates a buffer that large (an mmap and munmap) for every file.
+        data = handle.read(st.st_size + 1)
+        if len(data) > st.st_size:  # it grew meanwhile: up to one byte past the limit
+            data += handle.read(MAX_FILE_BYTES + 1 - len(data))
     if len(data) > MAX_FILE_BYTES:
         raise BroadsheetError(f"file grew past {MAX_FILE_BYTES / 1e6:.0f} MB while being read", path=source.rel)
     return data

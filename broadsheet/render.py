@@ -195,10 +195,10 @@ class Renderer:
         # List entries, least recently used first. A build that renders every page asks for each
         # article's entries within a short stretch of it (render_stage.render_order), so a window of
         # the latest serves nearly every request however large the site is, in every process.
-        self._items: OrderedDict[tuple, Markup] = OrderedDict()
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
         # Entries rendered here since `take_items` was last called, when the render stage shares
         # them between its processes (`share_items`): otherwise each process renders most of them.
-        self._fresh_items: list[tuple[tuple, str]] | None = None
+        self._fresh_items: list[tuple[tuple, bytes]] | None = None
         # The last answer of article_ld(): an article's page asks for it two or three times in a
         # row. (Remembering every article's would cost each worker megabytes.)
         self._ld: tuple[Article | None, dict[str, Any]] = (None, {})
@@ -236,23 +236,25 @@ class Renderer:
         key = (article.path, *sorted(options.items())) if len(options) > 1 else (article.path, *options.items())
         items = self._items
         found = items.get(key)
-        if found is None:
-            macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
-            found = items[key] = Markup(macro(article, **options))  # noqa: S704 - a template's output
-            if len(items) > self.ITEMS_KEPT:
-                items.popitem(last=False)
-            fresh = self._fresh_items
-            if fresh is not None and all(type(v) in _PLAIN_VALUES for v in options.values()):
-                fresh.append((key, str(found)))
-        else:
+        if found is not None:
             items.move_to_end(key)
-        return found
+            return Markup(found.decode())  # noqa: S704 - a template's output
+        macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
+        html = Markup(macro(article, **options))  # noqa: S704 - a template's output
+        # Kept as UTF-8: one curly quote or accent in an entry makes a str two bytes a character.
+        data = items[key] = html.encode()
+        if len(items) > self.ITEMS_KEPT:
+            items.popitem(last=False)
+        fresh = self._fresh_items
+        if fresh is not None and all(type(v) in _PLAIN_VALUES for v in options.values()):
+            fresh.append((key, data))
+        return html
 
     def share_items(self) -> None:
         """From now on, note each list entry rendered here, for `take_items`."""
         self._fresh_items = []
 
-    def take_items(self) -> list[tuple[tuple, str]]:
+    def take_items(self) -> list[tuple[tuple, bytes]]:
         """The list entries rendered here since the last call (plain data, for another process)."""
         fresh = self._fresh_items
         if fresh is None:
@@ -260,12 +262,12 @@ class Renderer:
         self._fresh_items = []
         return fresh
 
-    def add_items(self, entries: Iterable[tuple[tuple, str]]) -> None:
+    def add_items(self, entries: Iterable[tuple[tuple, bytes]]) -> None:
         """List entries another process rendered (`take_items`): the same bytes this one would make."""
         items = self._items
-        for key, html in entries:
+        for key, data in entries:
             if key not in items:
-                items[key] = Markup(html)  # noqa: S704 - a template's output, from another process
+                items[key] = data
         while len(items) > self.ITEMS_KEPT:
             items.popitem(last=False)
 

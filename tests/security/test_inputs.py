@@ -100,6 +100,15 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     assert read < 64 * 1024, f"{read} bytes were read from a file that should have been refused unread"
 
 
+def test_a_file_longer_than_its_stat_says_is_read_whole_up_to_the_limit() -> None:
+    """A file that grows between its stat and its read (or, like /proc's files, says size 0) is read
+    whole: the read asks for the size stat gave, and goes on when more is there."""
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    data = read_source(SourceFile("status.md", status))
+    assert data.startswith(b"Name:") and b"\nPid:" in data and len(data) > 200
+
+
 def test_file_just_over_the_limit_is_refused_and_at_the_limit_is_read(tmp_path: Path) -> None:
     head = b"---\ntitle: t\ndate: 2024-01-02\n---\n"
     at = tmp_path / "at.md"
