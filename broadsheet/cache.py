@@ -29,7 +29,7 @@ from sys import intern
 from typing import Any
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.model import Article
+from broadsheet.model import Article, share_names
 
 SCHEMA = 6
 CACHE_DIR = ".broadsheet-cache"
@@ -125,7 +125,11 @@ class BuildCache:
     def articles(self) -> dict[str, tuple[int, int, Any]]:
         """path -> (size, mtime_ns, (Article without body, Facts))."""
         rows = self.db.execute("SELECT path, size, mtime, article FROM files")
-        return {path: (size, mtime, pickle.loads(blob)) for path, size, mtime, blob in rows}
+        found = {}
+        for path, size, mtime, blob in rows:
+            article, facts = pickle.loads(blob)
+            found[path] = (size, mtime, (share_names(article), facts))
+        return found
 
     def store_articles(self, entries: Iterable[tuple[str, int, int, Any]]) -> None:
         self.db.executemany(

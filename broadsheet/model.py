@@ -61,21 +61,28 @@ class Article:
         return tuple(getattr(self, name) for name in _ARTICLE_FIELDS)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        values = list(state)
-        # Names that thousands of articles share are kept once in memory, not once per article:
-        # every article a build has comes through here (from the cache or a parse process).
-        for i in _SHARED_NAME_LISTS:
-            values[i] = tuple(intern(v) if type(v) is str else v for v in values[i])
-        for i in _SHARED_NAMES:
-            if type(values[i]) is str:
-                values[i] = intern(values[i])
-        for name, value in zip(_ARTICLE_FIELDS, values, strict=True):
+        for name, value in zip(_ARTICLE_FIELDS, state, strict=True):
             object.__setattr__(self, name, value)
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
-_SHARED_NAME_LISTS = tuple(_ARTICLE_FIELDS.index(name) for name in ("tags", "authors"))
-_SHARED_NAMES = tuple(_ARTICLE_FIELDS.index(name) for name in ("source", "distributor", "copyright", "language"))
+
+
+def share_names(article: Article) -> Article:
+    """The article, its tag, author and source names swapped for one shared (interned) copy of each,
+    which thousands of articles hold: for an article just read back on its own (a cache row, a
+    parse batch), which would otherwise hold copies of its own. (A pickle of many articles at
+    once, such as the edit snapshot, keeps them shared already.) Changed in place: it is only
+    for articles no one else holds yet."""
+    put = object.__setattr__
+    if all(type(name) is str for name in (*article.tags, *article.authors)):
+        put(article, "tags", tuple(map(intern, article.tags)))
+        put(article, "authors", tuple(map(intern, article.authors)))
+    for field_name in ("source", "distributor", "copyright", "language"):
+        value = getattr(article, field_name)
+        if type(value) is str:
+            put(article, field_name, intern(value))
+    return article
 
 
 @dataclass(frozen=True)

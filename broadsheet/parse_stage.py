@@ -19,7 +19,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.executors import chunked, open_executor
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
-from broadsheet.model import Article
+from broadsheet.model import Article, share_names
 from broadsheet.render import Facts
 from broadsheet.search_index import article_terms
 
@@ -98,7 +98,7 @@ def load_content(
                 errors.append(error)
                 continue
             article, fact, html, terms = parsed
-            articles.append(article)
+            articles.append(share_names(article))
             facts[article.path] = fact
             parsed_now.append((rel, *stats[rel], (article, fact)))
             bodies_now.append((article.digest, html, terms))
