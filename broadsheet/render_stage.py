@@ -80,8 +80,8 @@ class RenderPlan:
 
 def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
     """The jobs in the order to render them: the lists that share entries (pages with an
-    `entries_date`) newest first, where the first of them is; the others in plan order, which has
-    the article pages first, newest first too.
+    `entries_date`) newest first, all in the place of the first of them; the other jobs in plan
+    order, which has the article pages first (newest first too).
 
     An article's list entry is rendered once and reused by every list that shows it
     (Renderer.item_html). In plan order its lists are far apart (tag by tag, each from newest to
