@@ -210,6 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BroadsheetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        # The machine's trouble (a full disk, a read-only folder), not the input's: its words and the
+        # file, not a traceback. A build that stops so leaves the site as it was (write.SpareTree).
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import subprocess
 import sys
@@ -9,7 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from buildkit import ROOT, SiteDirs
+from buildkit import ROOT, TEMPLATES, SiteDirs
+
+from broadsheet import write
+from broadsheet.cli import main
 
 ARTICLES = {
     "2024/03/tram.md": "---\ntitle: Tram line opens\ndate: 2024-03-04\ntags: [Transport]\nsource: Post\n---\nTrams.\n",
@@ -93,3 +98,22 @@ def test_usage_errors_exit_2() -> None:
         [sys.executable, "-m", "broadsheet", "build", "--no-such-option"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 2 and "usage" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_site_stays(
+    site: SiteDirs, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert site.cli().returncode == 0
+    before = tree(site.output)
+    site.write("2024/05/new.md", "---\ntitle: Late story\ndate: 2024-05-02\n---\nText.\n")
+
+    def full(target: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    monkeypatch.setattr(write, "_write_new", full)
+    args = ["build", "-q", "--jobs", "1", "--content", str(site.content), "--output", str(site.output)]
+    code = main([*args, "--templates", str(TEMPLATES), "--config", str(site.config)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert re.fullmatch(r"error: \S+/index\.html: No space left on device", err), err
+    assert tree(site.output) == before
