@@ -194,7 +194,7 @@ class Renderer:
         self._tag_slugs: _TagSlugs | None = None
         # List entries, least recently used first. A build that renders every page asks for each
         # article's entries within a short stretch of it (render_stage.render_order), so a window of
-        # the latest serves nearly every request however large the site is, in every process.
+        # those used last serves nearly every request however large the site is, in every process.
         self._items: OrderedDict[tuple, bytes] = OrderedDict()
         # Entries rendered here since `take_items` was last called, when the render stage shares
         # them between its processes (`share_items`): otherwise each process renders most of them.

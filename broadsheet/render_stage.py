@@ -11,6 +11,7 @@ import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from datetime import datetime
 from typing import Any
 
 from broadsheet.deps import Fingerprinter
@@ -88,15 +89,21 @@ def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
     oldest), so every entry would have to be kept until the last; swept by date, they come within
     a short stretch of the build, and the renderer keeps only a window of recent entries."""
 
-    def dated(job: Job) -> bool:
-        return job[0] == "page" and pages[job[1]].entries_date is not None
-
-    swept = sorted(filter(dated, jobs), key=lambda job: pages[job[1]].entries_date, reverse=True)  # type: ignore[arg-type]
-    if not swept:
-        return list(jobs)
-    at = next(i for i, job in enumerate(jobs) if dated(job))
-    rest = [job for job in jobs if not dated(job)]
-    return rest[:at] + swept + rest[at:]
+    swept: list[tuple[datetime, Job]] = []
+    rest: list[Job] = []
+    at = None  # where in `rest` the swept lists go
+    for job in jobs:
+        newest = pages[job[1]].entries_date if job[0] == "page" else None
+        if newest is None:
+            rest.append(job)
+            continue
+        if at is None:
+            at = len(rest)
+        swept.append((newest, job))
+    if at is None:
+        return rest
+    swept.sort(key=lambda dated: dated[0], reverse=True)  # stable: equal dates keep plan order
+    return rest[:at] + [job for _, job in swept] + rest[at:]
 
 
 def feed_context(spec: FeedSpec) -> dict[str, Any]:
@@ -155,7 +162,7 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
     # Executor.map would submit): finished batches wait in memory until the writer takes them.
     slots: deque[Future[Finished]] = deque()
     held, queued = 4 * workers, 2 * (workers - 1)  # batches at most in `slots`, and given to workers
-    relayed: list[tuple[tuple, str]] = []
+    relayed: list[tuple[tuple, bytes]] = []
 
     def here() -> bool:
         """Render the next batch in this process. Instead of waiting for a worker, this process

@@ -51,6 +51,16 @@ def new_project(tmp_path: Path) -> Path:
     return root
 
 
+def big_project(tmp_path: Path) -> Path:
+    """300 generated articles and the repository's templates: enough pages for every render
+    process to take batches, and for list entries to be reused across them."""
+    root = tmp_path / "big"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    return root
+
+
 def run(root: Path, output: str = "site", **options: object):
     config = load_config(root / "site.toml")
     return build(config, BuildOptions(output_dir=root / output, **options))  # type: ignore[arg-type]
@@ -174,10 +184,7 @@ def test_output_changed_behind_our_back_is_repaired(project: Path) -> None:
 
 
 def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
-    root = tmp_path / "big"
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", root / "templates")
-    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    root = big_project(tmp_path)
     config = load_config(root=root)
     parallel = build(config, BuildOptions(output_dir=root / "parallel", jobs=2, cache=False))
     sequential = build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
@@ -191,10 +198,7 @@ def test_list_entries_are_rendered_once_by_all_render_processes(
     """An article's list entry shows on a dozen pages, which any render process may render: the
     processes pass on the entries they render, so that most are rendered once in all (a few twice,
     at the same moment), and the pages are those of a build in one process."""
-    root = tmp_path / "big"
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", root / "templates")
-    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    root = big_project(tmp_path)
     log = os.open(tmp_path / "renders.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared by forked workers
     item_html = Renderer.item_html
 
@@ -226,10 +230,7 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
     """The lists that share entries are rendered newest first (render_stage.render_order), so each
     article's entries are asked for close together: a window of recent entries, far smaller than
     the site, serves most requests, and the pages are the same as with every entry kept."""
-    root = tmp_path / "big"
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", root / "templates")
-    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    root = big_project(tmp_path)
     config = load_config(root=root)
 
     class Counted(OrderedDict):  # the renderer's entry cache: one entry set per entry rendered
@@ -255,10 +256,7 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
 def test_a_write_that_stops_early_stops_the_render_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The render workers put pages into the spare tree themselves: when the writer fails midway, they
     must be gone before the error reaches the caller (who may build again into that tree)."""
-    root = tmp_path / "big"
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", root / "templates")
-    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    root = big_project(tmp_path)
 
     def failing_write(self: SpareTree, outputs: Iterable[Output], *, errors: Sequence[str] = ()) -> None:
         for taken, item in enumerate(outputs):
@@ -481,10 +479,7 @@ def test_a_build_after_another_content_folder_built_into_the_same_site_replaces_
 def test_records_made_by_parallel_workers_serve_the_next_builds(tmp_path: Path) -> None:
     """A cold build fingerprints its pages in the render workers; the builds after it must find
     those records as good as ones made in this process: few pages rendered, the same tree as cold."""
-    root = tmp_path / "big"
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", root / "templates")
-    make_corpus(root / "content", 300, seed=3, words=(30, 80), tags=20)
+    root = big_project(tmp_path)
     (root / "site.toml").write_text('title = "Test Wire"\n')
     first = run(root, jobs=2)
     assert first.rendered_pages > 256  # enough to fan out
