@@ -51,6 +51,7 @@ from broadsheet.write import (
 )
 
 Progress = Callable[[str, int, int], None]
+_RECORDS_PER_WRITE = 1024  # page records stored at a time while the pages come from the render
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def _render_and_write(
     config = renderer.config
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
     finder = CachedRelated(
-        site, config.related_count, renderer.tag_slugs(), fingerprints, cache.blob("related") if cache else None
+        site, config.related_count, renderer.tag_slugs, fingerprints, cache.blob("related") if cache else None
     )
     pages = list(renderer.pages(finder))
     feeds = feed_specs(site, config)
@@ -300,6 +301,14 @@ def _render_and_write(
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
 
     rendered: list[str] = []
+    # Each page rendered gets a new record: its inputs' key, its digest and the articles it read.
+    # When most pages are rendered (a cold build, a template changed), records go into the cache as
+    # the pages come, rather than being held until the end; which pages read each article is then
+    # found again from all of them (`readers_again`), as cheap as working out what changed.
+    streamed = cache is not None and len(todo) > len(entries) // 4
+    put_pages = cache.put_pages if cache is not None and streamed else None
+    page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
+    undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
 
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
@@ -307,10 +316,18 @@ def _render_and_write(
         for rendered_path, data, deps, key in render_changed(plan, todo, jobs, progress):
             path = intern(rendered_path)  # a worker's copy: one object per path, as in the plan
             rendered.append(path)
-            if key is not None:  # complete: kept as the string stored, a tenth of a set's memory
-                fresh_records[path] = (key, dependency_string(deps))  # type: ignore[assignment]
-            elif path in fresh_records:
-                fresh_records[path][1].update(deps)
+            record = None  # (key, the articles read as the string stored: a tenth of a set's memory)
+            if key is not None:  # the worker made the page's key
+                record = (key, dependency_string(deps))
+            elif (planned := fresh_records.pop(path, None)) is not None:  # the plan did
+                record = (planned[0], dependency_string(planned[1] | deps))
+            if record is not None and not isinstance(data, Placed):
+                undigested[path] = record
+            elif record is not None:
+                page_rows.append((path, record[0], data.digest, record[1]))
+                if put_pages is not None and len(page_rows) >= _RECORDS_PER_WRITE:
+                    put_pages(page_rows)
+                    page_rows.clear()
             yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
         if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
             yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
@@ -339,16 +356,18 @@ def _render_and_write(
         source.close()
     if cache:
         digests = stats.digests
-        rows = (
-            (path, key, digests[path], deps if isinstance(deps, str) else dependency_string(deps))
-            for path, (key, deps) in fresh_records.items()
-        )
+        page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())
+        gone: list[str] = []
         if changed is None:
             now = {path for _, _, path, _, _ in entries}
-            cache.store_pages(rows, gone=[path for path in known if path not in now])
+            gone = [path for path in known if path not in now]
             cache.set_blob("related", finder.answers)
-        else:  # the same pages: only those rendered have new records
-            cache.store_pages(rows)
+        # (With `changed`, the site has the same pages: only those rendered have new records.)
+        if streamed:
+            cache.put_pages(page_rows)
+            cache.readers_again(gone)
+        else:
+            cache.store_pages(page_rows, gone)
         search.remember(digests)
         cache.set("sitemap", digests["sitemap.xml"])
         # For a quick rebuild that adds or drops a search file: whether `_headers` is ours to make again.

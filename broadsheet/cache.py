@@ -194,6 +194,28 @@ class BuildCache:
         self.db.executemany("DELETE FROM pages WHERE path=?", ((p,) for p in gone))
         self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", rows)
 
+    def put_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
+        """Records of pages rendered, as `store_pages` takes them, stored as they come: the pages
+        that read each article are left for `readers_again` to find."""
+        self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", pages)
+
+    def readers_again(self, gone: Iterable[str] = ()) -> None:
+        """Drop the records of pages the site no longer has, then find again the pages that read each
+        article, from every page's record: after `put_pages`, for a build that rendered most pages."""
+        self.db.executemany("DELETE FROM pages WHERE path=?", ((p,) for p in gone))
+        readers: dict[str, list[str]] = {}
+        for path, deps in self.db.execute("SELECT path, deps FROM pages"):
+            for article in _lines(deps):
+                found = readers.get(article)
+                if found is None:
+                    readers[article] = [path]
+                else:
+                    found.append(path)
+        self.db.execute("DELETE FROM readers")
+        self.db.executemany(
+            "INSERT INTO readers VALUES (?, ?)", ((a, "\n".join(sorted(pages))) for a, pages in readers.items())
+        )
+
     def _column(self, table: str, key: str, column: str, keys: list[str]) -> dict[str, str]:
         """key -> column for these keys: one query per key when few, one scan when many."""
         if len(keys) > 256:

@@ -195,7 +195,7 @@ def _rebuild(
             changes.append(Output(HEADERS_FILE, headers_file(paths, set(headers[1]))))
     dirty = cache.pages_reading(changed)
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
-    finder = CachedRelated(site, config.related_count, renderer.tag_slugs(), fingerprints, cache.blob("related"))
+    finder = CachedRelated(site, config.related_count, renderer.tag_slugs, fingerprints, cache.blob("related"))
     # A page at URL u is written to u or u + "index.html" (urls.output_path).
     urls = {path.removesuffix("index.html") for path in dirty} | dirty
     pages = [p for p in renderer.pages(finder, only=urls) if output_path(p.url) in dirty]

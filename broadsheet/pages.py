@@ -7,11 +7,12 @@ writes; virtual pages (tag, date and paginated lists) follow the same URL rules 
 from __future__ import annotations
 
 import heapq
+from array import array
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 from broadsheet.config import SiteConfig
@@ -19,10 +20,11 @@ from broadsheet.model import Article, Period, Site
 from broadsheet.urls import page_url
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """A page to render. Its context is made on first use: a build after a small edit plans every
-    page but builds the context (lists grouped by day, related stories) only of those it renders."""
+    page but builds the context (lists grouped by day, related stories) only of those it renders.
+    Slots, not a __dict__: a build plans every page of the site, in each render process."""
 
     url: str  # site-relative, "" for the front page
     template: str
@@ -30,10 +32,19 @@ class Page:
     # For a list whose entries other lists show too (the front page, tag, source and author lists):
     # the date of its newest article. See render_stage.render_order.
     entries_date: datetime | None = None
+    _context: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def context(self) -> dict[str, Any]:
-        return self.make_context()
+        made = self._context
+        if made is None:
+            made = self.make_context()
+            object.__setattr__(self, "_context", made)
+        return made
+
+    def forget_context(self) -> None:
+        """Let the context go (it is made again if ever needed): rendered pages keep no lists."""
+        object.__setattr__(self, "_context", None)
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,10 @@ class RelatedIndex:
     def __init__(self, site: Site) -> None:
         self.articles = site.articles
         self.position = {id(a): i for i, a in enumerate(site.articles)}  # site order: newest first
-        self.members = {t.slug: [self.position[id(a)] for a in t.articles] for t in site.tags}
-        self.rank = {slug: {p: j for j, p in enumerate(members)} for slug, members in self.members.items()}
+        # A tag's members as ascending positions (a tag lists its articles in site order): an
+        # article's place among them is found by bisection, not kept in a map per tag, which would
+        # hold an entry for each of every article's tags (in every render process).
+        self.members = {t.slug: array("l", [self.position[id(a)] for a in t.articles]) for t in site.tags}
 
     def __call__(self, article: Article, tag_slugs: Sequence[str], count: int) -> list[Article]:
         if count == 0 or not tag_slugs:
@@ -110,7 +123,8 @@ class RelatedIndex:
         me = self.position[id(article)]
         shared: Counter[int] = Counter()
         for slug in tag_slugs:
-            members, j = self.members[slug], self.rank[slug][me]
+            members = self.members[slug]
+            j = bisect_left(members, me)
             shared.update(members[max(0, j - self.WINDOW) : j + self.WINDOW + 1])
         del shared[me]
         scale = len(self.articles)
@@ -155,15 +169,35 @@ def _neighbours(periods: Sequence[Period]) -> Iterator[tuple[Period, Period | No
 RelatedFinder = Callable[[Article], Sequence[Article]]
 
 
+class _ArticleContext:
+    """Makes the context of the i-th article's page. One per article, so an object with slots
+    rather than a closure (a function and a cell for each variable)."""
+
+    __slots__ = ("articles", "i", "related_for")
+
+    def __init__(self, articles: Sequence[Article], i: int, related_for: RelatedFinder) -> None:
+        self.articles, self.i, self.related_for = articles, i, related_for
+
+    def __call__(self) -> dict[str, Any]:
+        articles, i = self.articles, self.i
+        article = articles[i]
+        return {
+            "article": article,
+            "newer": articles[i - 1] if i > 0 else None,
+            "older": articles[i + 1] if i + 1 < len(articles) else None,
+            "related": list(self.related_for(article)),
+        }
+
+
 def plan_pages(
     site: Site,
     config: SiteConfig,
-    tag_slugs: Mapping[str, Sequence[str]],
+    tag_slugs: Callable[[Article], Sequence[str]],
     related_for: RelatedFinder | None = None,
     only: Container[str] | None = None,
 ) -> Iterator[Page]:
-    """Every HTML page of the site, or those whose URL is in `only`. `tag_slugs` maps article path
-    -> its tag slugs; `related_for` may replace the related-stories search (e.g. with a cached
+    """Every HTML page of the site, or those whose URL is in `only`. `tag_slugs` gives an article's
+    tag slugs; `related_for` may replace the related-stories search (e.g. with a cached
     one); it must give the same answer."""
     if related_for is None:
         index: list[RelatedIndex] = []
@@ -171,26 +205,17 @@ def plan_pages(
         def related_for(article: Article) -> Sequence[Article]:
             if not index:
                 index.append(RelatedIndex(site))
-            return index[0](article, tag_slugs[article.path], config.related_count)
+            return index[0](article, tag_slugs(article), config.related_count)
 
     articles = site.articles
     finder = related_for
-
-    def article_context(i: int) -> Callable[[], dict[str, Any]]:
-        article = articles[i]
-        return lambda: {
-            "article": article,
-            "newer": articles[i - 1] if i > 0 else None,
-            "older": articles[i + 1] if i + 1 < len(articles) else None,
-            "related": list(finder(article)),
-        }
 
     def wanted(url: str) -> bool:
         return only is None or url in only
 
     for i, article in enumerate(articles):
         if wanted(article.url):
-            yield Page(article.url, "article.html", article_context(i))
+            yield Page(article.url, "article.html", _ArticleContext(articles, i, finder))
 
     yield from list_pages(
         articles, "", config.page_size, "list.html", only, kind="front", title=config.title, feed="feed.xml"

@@ -20,7 +20,7 @@ from broadsheet.executors import chunked, open_executor
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
 from broadsheet.model import Article, share_names
-from broadsheet.render import Facts
+from broadsheet.render import Facts, compact_text
 from broadsheet.search_index import article_terms
 
 Progress = Callable[[str, int, int], None]
@@ -39,7 +39,7 @@ def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple
         except BroadsheetError as exc:
             results.append((rel, None, exc))
             continue
-        facts = Facts(rendered.words, "" if article.summary else summarise(rendered.first_paragraph))
+        facts = Facts(rendered.words, "" if article.summary else compact_text(summarise(rendered.first_paragraph)))
         terms = article_terms(article, rendered.text)
         results.append((rel, (replace(article, body=""), facts, rendered.html, terms), None))
     return results

@@ -158,13 +158,22 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
     return env
 
 
+def compact_text(text: str) -> str | bytes:
+    """`text` as it takes least memory to keep: itself when ASCII (a byte a character), else its
+    UTF-8 bytes. A str with one character beyond Latin-1 takes two or four bytes for each, and
+    once pickled (the cache stores every article's facts) it also keeps a UTF-8 copy of itself."""
+    return text if text.isascii() else text.encode()
+
+
 class Facts(NamedTuple):
     """What pages need from an article's rendered body besides the body itself, kept in memory for
     every article: as little as that (a tuple: smaller than a dataclass, and read back from the
     cache without Python code). The search terms stay in the cache (cache.CachedBodies)."""
 
     words: int
-    summary: str  # its first paragraph, summarised; "" when the article has a summary of its own
+    # Its first paragraph, summarised; "" when the article has a summary of its own. UTF-8 bytes when
+    # not ASCII (`compact_text`): the "…" that ends most summaries makes a str two bytes a character.
+    summary: str | bytes
 
 
 class Renderer:
@@ -189,9 +198,8 @@ class Renderer:
         self.facts = facts
         self.html_of = html_of
         self.env = env
-        self._tag_links: dict[str, list[tuple[str, str]]] = {}
-        self._slugs: dict[str, str] = {}  # tag name -> slug
-        self._tag_slugs: _TagSlugs | None = None
+        # Tag name -> (slug, (name, href)): a few hundred spellings, shared by every article.
+        self._tag_of: dict[str, tuple[str, tuple[str, str]]] = {}
         # List entries, least recently used first. A build that renders every page asks for each
         # article's entries within a short stretch of it (render_stage.render_order), so a window of
         # those used last serves nearly every request however large the site is, in every process.
@@ -202,7 +210,6 @@ class Renderer:
         # The last answer of article_ld(): an article's page asks for it two or three times in a
         # row. (Remembering every article's would cost each worker megabytes.)
         self._ld: tuple[Article | None, dict[str, Any]] = (None, {})
-        self._links: dict[tuple[str, str], tuple[str, str]] = {}  # one (name, href) per tag spelling
         base = config.base_path
         self.site_globals = {
             "title": config.title,
@@ -308,27 +315,35 @@ class Renderer:
         return Markup(self.html_of(article))  # noqa: S704 - sanitised by markdown.render_markdown
 
     def summary(self, article: Article) -> str:
-        return article.summary or self.facts[article.path].summary
+        if article.summary:
+            return article.summary
+        made = self.facts[article.path].summary
+        return made if type(made) is str else made.decode()
 
     def reading_minutes(self, article: Article) -> int:
         return max(1, round(self.facts[article.path].words / WORDS_PER_MINUTE))
 
     def tag_links(self, article: Article) -> list[tuple[str, str]]:
-        links = self._tag_links.get(article.path)
-        if links is None:
-            seen: dict[str, str] = {}
-            slugs = self._slugs
-            for name in article.tags:
-                slug = slugs.get(name)
-                if slug is None:
-                    slug = slugs[name] = slugify(name, fallback="tag")
-                seen.setdefault(slug, name)
-            shared = self._links  # the same few hundred pairs on every article: kept once
-            links = self._tag_links[article.path] = [
-                shared.get((slug, name)) or shared.setdefault((slug, name), (name, f"tags/{slug}/"))
-                for slug, name in seen.items()
-            ]
-        return links
+        """(name, href) of each of the article's tags, once per slug (the first spelling wins).
+        Made each time from the tags' shared pairs: kept per article, the lists would hold a few
+        hundred bytes for every article in every process."""
+        return list(self._tags_of(article).values())
+
+    def tag_slugs(self, article: Article) -> tuple[str, ...]:
+        """The slugs of the article's tags, as in its tag links."""
+        return tuple(self._tags_of(article))
+
+    def _tags_of(self, article: Article) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        known = self._tag_of
+        for name in article.tags:
+            tag = known.get(name)
+            if tag is None:
+                slug = slugify(name, fallback="tag")
+                tag = known[name] = (slug, (name, f"tags/{slug}/"))
+            if tag[0] not in found:
+                found[tag[0]] = tag[1]
+        return found
 
     def image_src(self, src: str | None) -> str | None:
         """Image URLs: site-root paths get the base path; unsafe schemes are dropped."""
@@ -392,29 +407,8 @@ class Renderer:
                 env.touched = None
         return Output(output_path(page.url), html.encode("utf-8")), touched
 
-    def tag_slugs(self) -> Mapping[str, tuple[str, ...]]:
-        """Article path -> its tag slugs, as in its tag links (each worked out when first asked for:
-        a small rebuild asks for few)."""
-        if self._tag_slugs is None:
-            self._tag_slugs = _TagSlugs(self)
-        return self._tag_slugs
-
     def pages(self, related_for: RelatedFinder | None = None, only: Container[str] | None = None) -> Iterator[Page]:
-        return plan_pages(self.site, self.config, self.tag_slugs(), related_for, only)
-
-
-class _TagSlugs(dict[str, tuple[str, ...]]):
-    def __init__(self, renderer: Renderer) -> None:
-        super().__init__()
-        self.renderer = renderer
-        self.by_path: dict[str, Article] | None = None
-
-    def __missing__(self, path: str) -> tuple[str, ...]:
-        if self.by_path is None:
-            self.by_path = {a.path: a for a in self.renderer.site.articles}
-        links = self.renderer.tag_links(self.by_path[path])
-        slugs = self[path] = tuple(href.removeprefix("tags/").removesuffix("/") for _, href in links)
-        return slugs
+        return plan_pages(self.site, self.config, self.tag_slugs, related_for, only)
 
 
 def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
@@ -67,7 +67,7 @@ class RenderPlan:
                 if fingerprints is not None:
                     key, named = fingerprints.key_and_deps(result.path, page.template, page.context)
                     deps |= named
-                page.__dict__.pop("context", None)  # made again if ever needed: memory stays flat
+                page.forget_context()  # made again if ever needed: memory stays flat
                 path, data = result.path, result.data or b""
             else:  # a feed reads only the articles it lists, which its context names
                 spec = self.feeds[index]
@@ -217,7 +217,7 @@ class CachedRelated:
         self,
         site: Site,
         count: int,
-        tag_slugs: Mapping[str, tuple[str, ...]],
+        tag_slugs: Callable[[Article], Sequence[str]],
         fingerprints: Fingerprinter,
         known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
     ) -> None:
@@ -232,7 +232,7 @@ class CachedRelated:
         self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def __call__(self, article: Article) -> list[Article]:
-        slugs = self.tag_slugs[article.path]
+        slugs = self.tag_slugs(article)
         parts = [str(self.count).encode()] + [self.fingerprints.members(self.tags[s]) for s in slugs]
         key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
         hit = self.known.get(article.path)

@@ -326,7 +326,7 @@ def test_comparing_every_page_keeps_no_page_context(project: Path, monkeypatch: 
     remove_first_tag(first_article(project))
     result = cold_equals_incremental(project)
     assert result.fingerprinted_pages > len(plans[0].pages) > 50 > result.rendered_pages > 0
-    assert [page.url for page in plans[0].pages if "context" in page.__dict__] == []
+    assert [page.url for page in plans[0].pages if page._context is not None] == []
 
 
 def test_search_terms_stay_in_the_cache_and_are_read_once_each(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -370,6 +370,64 @@ def test_paths_and_digests_are_held_once_by_the_manifests_and_the_page_records(p
     live, have, recorded = (next(k for k in keys if k == path) for keys in (tree.live, tree.have, known))
     assert live is have is recorded
     assert tree.live[path] == known[path][1] and tree.live[path] is known[path][1]
+
+
+def readers_as_recorded(root: Path, output: str = "site") -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The cache's map from each article to the pages that read it, and the same map worked out from
+    every page's record (the articles it read)."""
+    config = load_config(root / "site.toml")
+    db = sqlite3.connect(builder.cache_path_for(config, root / "content", root / output))
+    stored = {article: set(pages.split("\n")) for article, pages in db.execute("SELECT * FROM readers") if pages}
+    expected: dict[str, set[str]] = {}
+    for page, deps in db.execute("SELECT path, deps FROM pages"):
+        for article in filter(None, deps.split("\n")):
+            expected.setdefault(article, set()).add(page)
+    db.close()
+    return stored, expected
+
+
+def test_a_full_render_stores_page_records_as_the_pages_come(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When most pages are rendered (cold, a template changed), each page's record goes into the
+    cache while the render runs, not all at the end; which pages read each article is then found
+    from the records, and edits after that rebuild exactly what a cold build makes."""
+    root = big_project(tmp_path)
+    (root / "site.toml").write_text('title = "Big"\n')
+    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 16)
+    events: list[str] = []
+    render_changed, put_pages = builder.render_changed, BuildCache.put_pages
+
+    def rendering(*args: object) -> Iterable[object]:
+        for page in render_changed(*args):  # type: ignore[arg-type]
+            events.append("rendered")
+            yield page
+
+    def putting(self: BuildCache, rows: list[tuple[str, str, str, str]]) -> None:
+        events.append(f"stored {len(rows)}")
+        put_pages(self, rows)
+
+    monkeypatch.setattr(builder, "render_changed", rendering)
+    monkeypatch.setattr(BuildCache, "put_pages", putting)
+    result = run(root)
+    last_page = len(events) - 1 - events[::-1].index("rendered")
+    stored_early = [e for e in events[:last_page] if e.startswith("stored")]
+    assert len(stored_early) >= result.rendered_pages // 16 - 1 and set(stored_early) == {"stored 16"}
+    stored, expected = readers_as_recorded(root)
+    assert stored == expected and len(stored) == 300
+
+    # A template change and an article gone: every page rendered again, one page fewer.
+    events.clear()
+    edit(root / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")
+    gone = middle_article(root)
+    gone.unlink()
+    run(root)
+    assert "stored 16" in events
+    stored, expected = readers_as_recorded(root)
+    assert stored == expected and len(stored) == 299
+    assert gone.relative_to(root / "content").as_posix() not in stored
+    assert not any(f"/{gone.stem}/" in page for pages in stored.values() for page in pages)
+    monkeypatch.undo()
+    edit(first_article(root), "\n---\n", "\n---\nFirst edited.\n\n")
+    cold_equals_incremental(root)
 
 
 def middle_article(root: Path) -> Path:

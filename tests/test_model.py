@@ -21,10 +21,13 @@ from hypothesis import strategies as st
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache
+from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
 from broadsheet.load import build_site
 from broadsheet.model import Article
+from broadsheet.parse_stage import parse_files
+from broadsheet.render import Renderer, make_environment
 from broadsheet.urls import slugify
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -128,6 +131,33 @@ def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Pa
     assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
     assert first.source is second.source
     assert (first.title, second.title, second.day.isoformat()) == ("T1", "T2", "2024-05-02")
+
+
+def test_a_summary_beyond_ascii_is_kept_as_utf8_and_shown_as_written(tmp_path: Path) -> None:
+    """Every article's summary stays in memory for the whole build. One that ends in "…" (cut
+    short) or has an accent is kept as UTF-8 bytes, a byte a character mostly, not as a str of two
+    bytes a character (plus the UTF-8 copy a str keeps once pickled into the cache); pages and
+    feeds show the same text."""
+    long_para = "Café owners in the old town said " + "the harbour works went on all night " * 10
+    files = [
+        ("short.md", b"---\ntitle: Short\ndate: 2024-05-03\n---\nPlain words only.\n"),
+        ("long.md", f"---\ntitle: Long\ndate: 2024-05-04\n---\n{long_para}\n".encode()),
+    ]
+    (_, short, _), (_, long, _) = parse_files(files, "UTC")
+    assert short[1].summary == "Plain words only."
+    assert isinstance(long[1].summary, bytes)
+    assert long[1].summary.decode().startswith("Café owners") and long[1].summary.decode().endswith("…")
+    site, _ = build_site([short[0], long[0]])
+    renderer = Renderer(
+        site, SiteConfig(root=tmp_path), make_environment(TEMPLATES), {a.path: f for a, f, *_ in (short, long)}, str
+    )
+    assert renderer.summary(long[0]) == long[1].summary.decode()
+    assert renderer.summary(short[0]) == "Plain words only."
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        cache.store_articles([("long.md", 1, 1, (long[0], long[1]))])
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        [(_, _, (_, facts))] = cache.articles().values()
+    assert facts.summary == long[1].summary
 
 
 # --- slugs and fields ---------------------------------------------------------------------------------

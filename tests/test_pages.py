@@ -10,14 +10,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
 import pytest
 from buildkit import SiteDirs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from regen_golden import build_golden
+
+from broadsheet.load import build_site
+from broadsheet.model import Article
+from broadsheet.pages import RelatedIndex
+from broadsheet.urls import slugify
 
 BASE = "/news/"
 SITE_URL = "https://example.org/news/"
@@ -477,3 +484,45 @@ def test_sample_site_links_and_assets_resolve(sample_site: Path) -> None:
     # The repository's own sample content, built under the same sub-path: every page type, every link.
     assert len(html_files(sample_site)) > 50
     assert check_links(sample_site, BASE) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tag_sets=st.lists(st.sets(st.sampled_from("abcde"), max_size=4), min_size=1, max_size=30),
+    days=st.data(),
+    window=st.sampled_from([1, 2, 1000]),
+)
+def test_related_stories_are_those_sharing_most_tags_nearby(
+    tag_sets: list[set[str]], days: st.DataObject, window: int
+) -> None:
+    """An article's related stories: the articles sharing most of its tags, counting a tag only
+    when the other article is within WINDOW stories of it in that tag (by date); ties go to the
+    newer. Said here the plain way, by ranks, and compared with the index's."""
+    articles = [
+        Article(
+            path=f"{n}.md",
+            title=f"T{n}",
+            date=datetime(2024, 1, 1 + days.draw(st.integers(0, 27)), tzinfo=UTC),
+            has_time=False,
+            slug=f"s{n}",
+            body="",
+            digest=str(n),
+            tags=tuple(sorted(tags)),
+        )
+        for n, tags in enumerate(tag_sets)
+    ]
+    site, _ = build_site(articles)
+    index = RelatedIndex(site)
+    index.WINDOW = window
+    order = {id(a): i for i, a in enumerate(site.articles)}
+    members = {t.slug: list(t.articles) for t in site.tags}
+    for article in site.articles:
+        slugs = [slugify(t) for t in article.tags]
+        shared = {}
+        for slug in slugs:
+            rank = members[slug].index(article)
+            for other_rank, other in enumerate(members[slug]):
+                if other is not article and abs(other_rank - rank) <= window:
+                    shared[id(other)] = shared.get(id(other), 0) + 1
+        expected = sorted(shared, key=lambda key: (-shared[key], order[key]))[:3]
+        assert [id(a) for a in index(article, slugs, 3)] == expected
