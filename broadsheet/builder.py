@@ -52,6 +52,7 @@ from broadsheet.write import (
 
 Progress = Callable[[str, int, int], None]
 _RECORDS_PER_WRITE = 1024  # page records stored at a time while the pages come from the render
+_STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,10 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
             extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
             records_kept = cache is not None
             try:
-                stats, rendered, checked = _render_and_write(
-                    site, renderer, bodies, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
-                )
+                with cache.undone_if_failed() if cache else contextlib.nullcontext():
+                    stats, rendered, checked = _render_and_write(
+                        site, renderer, bodies, cache, templates_dir, content_dir, output_dir, jobs, progress, **extras
+                    )
             except MissingOutput:
                 # Someone changed files in the output folder: forget what we knew and render everything.
                 records_kept = False
@@ -304,8 +306,8 @@ def _render_and_write(
     # Each page rendered gets a new record: its inputs' key, its digest and the articles it read.
     # When most pages are rendered (a cold build, a template changed), records go into the cache as
     # the pages come, rather than being held until the end; which pages read each article is then
-    # found again from all of them (`readers_again`), as cheap as working out what changed.
-    streamed = cache is not None and len(todo) > len(entries) // 4
+    # found again from all of them at the end (`readers_again`), rather than change by change.
+    streamed = cache is not None and len(todo) > len(entries) * _STREAMED_FROM
     put_pages = cache.put_pages if cache is not None and streamed else None
     page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
     undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer

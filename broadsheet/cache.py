@@ -22,7 +22,7 @@ import hashlib
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from sys import intern
@@ -193,6 +193,19 @@ class BuildCache:
         self.db.executemany("INSERT OR REPLACE INTO readers VALUES (?, ?)", updated)
         self.db.executemany("DELETE FROM pages WHERE path=?", ((p,) for p in gone))
         self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", rows)
+
+    @contextlib.contextmanager
+    def undone_if_failed(self) -> Iterator[None]:
+        """What is stored inside is undone if it ends in an exception, the rest of the build's work
+        kept: a render stopped half way leaves the page records as they were, not half replaced."""
+        self.db.execute("SAVEPOINT attempt")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO attempt")
+            raise
+        finally:
+            self.db.execute("RELEASE attempt")
 
     def put_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
         """Records of pages rendered, as `store_pages` takes them, stored as they come: the pages

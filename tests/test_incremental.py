@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import make_corpus
-from broadsheet import builder, render, render_stage
+from broadsheet import builder, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.config import load_config
@@ -425,6 +425,48 @@ def test_a_full_render_stores_page_records_as_the_pages_come(tmp_path: Path, mon
     assert stored == expected and len(stored) == 299
     assert gone.relative_to(root / "content").as_posix() not in stored
     assert not any(f"/{gone.stem}/" in page for pages in stored.values() for page in pages)
+    monkeypatch.undo()
+    edit(first_article(root), "\n---\n", "\n---\nFirst edited.\n\n")
+    cold_equals_incremental(root)
+
+
+def test_a_render_stopped_by_a_missing_file_leaves_the_page_records_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of the live site deleted by hand stops the render half way (MissingOutput), and the
+    build renders everything again without the cache. The records the stopped render had stored
+    are undone: half-replaced, they would not match the map of which pages read each article, and
+    a later edit would miss pages."""
+    root = big_project(tmp_path)
+    (root / "site.toml").write_text('title = "Big"\n')
+    cold = run(root)
+    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 4)
+    monkeypatch.setattr(builder, "_STREAMED_FROM", 0)  # this small change's records go as they come
+    # The writer's threads report a failure some files later, here only at the end: after the render.
+    monkeypatch.setattr(write._Placer, "_IN_FLIGHT", 10**6)
+    stored_rows: list[int] = []
+    put_pages = BuildCache.put_pages
+
+    def putting(self: BuildCache, rows: list[tuple[str, str, str, str]]) -> None:
+        stored_rows.append(len(rows))
+        put_pages(self, rows)
+
+    monkeypatch.setattr(BuildCache, "put_pages", putting)
+    config = load_config(root / "site.toml")
+    before = sqlite3.connect(builder.cache_path_for(config, root / "content", root / "site"))
+    records_before = sorted(before.execute("SELECT * FROM pages"))
+    before.close()
+    kept_page = root / "site" / (sorted((root / "site").glob("20*/*/*/*/index.html"))[-1].relative_to(root / "site"))
+    kept_page.unlink()
+    remove_first_tag(first_article(root))
+    result = run(root)
+    assert result.rendered_pages == cold.rendered_pages  # everything, the second time
+    assert sum(stored_rows) > 0  # the first render had stored some before it stopped
+    after = sqlite3.connect(builder.cache_path_for(config, root / "content", root / "site"))
+    assert sorted(after.execute("SELECT * FROM pages")) == records_before
+    after.close()
+    stored, expected = readers_as_recorded(root)
+    assert stored == expected
     monkeypatch.undo()
     edit(first_article(root), "\n---\n", "\n---\nFirst edited.\n\n")
     cold_equals_incremental(root)
