@@ -280,9 +280,11 @@ def _render_and_write(
         ("page", i, intern(output_path(p.url)), p.template, p.make_context) for i, p in enumerate(pages)
     ]  # paths interned: the same objects as in the manifests and the cache's records (write, cache)
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
-    known = cache.pages() if cache else {}
     global_key = fingerprints.global_key.decode()
-    if cache is None or (changed is None and (not known or cache.get("global") != global_key)):
+    # The last build's page records, unless every page is rendered anyway: then they are not compared.
+    everything = cache is None or (changed is None and (not cache.has_pages() or cache.get("global") != global_key))
+    known = cache.pages() if cache and not everything else {}
+    if everything:
         # Every page is rendered (cold, or the templates or settings changed): fingerprints are only
         # for the next build, so the workers make them along with the pages.
         todo: list[Job] = [(kind, index) for kind, index, *_ in entries]
@@ -362,7 +364,7 @@ def _render_and_write(
         gone: list[str] = []
         if changed is None:
             now = {path for _, _, path, _, _ in entries}
-            gone = [path for path in known if path not in now]
+            gone = [path for path in (known or cache.page_paths()) if path not in now]
             cache.set_blob("related", finder.answers)
         # (With `changed`, the site has the same pages: only those rendered have new records.)
         if streamed:

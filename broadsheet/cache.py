@@ -158,6 +158,13 @@ class BuildCache:
         rows = self.db.execute("SELECT path, key, digest FROM pages")
         return {intern(path): (key, intern(digest)) for path, key, digest in rows}
 
+    def has_pages(self) -> bool:
+        return self.db.execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+
+    def page_paths(self) -> list[str]:
+        """The paths of every page recorded."""
+        return [path for (path,) in self.db.execute("SELECT path FROM pages")]
+
     def pages_reading(self, articles: Iterable[str]) -> set[str]:
         """The pages of the last build that depend on any of these articles."""
         found: set[str] = set()

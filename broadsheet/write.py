@@ -315,8 +315,11 @@ class SpareTree:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.live_data = _read_manifest_data(output) if output.is_dir() else {}
-        self.live = _files_of(self.live_data)
+        live_data = _read_manifest_data(output) if output.is_dir() else {}
+        # Only what is needed of the manifest, not its parsed JSON: a second copy of every path
+        # and digest of the site, held for the whole build.
+        self.live = _files_of(live_data)
+        self.live_errors = _errors_of(live_data)
         self.spare = spare = spare_dir(output)
         self.have = read_manifest(spare) if spare.is_dir() else {}
         if spare.is_dir() and not self.have:
@@ -382,7 +385,7 @@ class SpareTree:
                 target, same_as_live, is_new = where
                 placer.place(path, target, data, same_as_live, is_new)
                 touched.append(path)
-        return _finish(self.spare, self.output, digests, self.have, touched, self.live_data, errors)
+        return _finish(self.spare, self.output, digests, self.have, touched, self.live, self.live_errors, errors)
 
 
 class TreeCheck:
@@ -393,8 +396,9 @@ class TreeCheck:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.live_data = _read_manifest_data(output)
-        self.live = _files_of(self.live_data)
+        live_data = _read_manifest_data(output)
+        self.live = _files_of(live_data)
+        self.live_errors = _errors_of(live_data)
         spare = spare_dir(output)
         self.have = read_manifest(spare) if spare.is_dir() else {}
         self._answer: tuple[set[str], list[str]] | None = None
@@ -454,7 +458,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
     date from the two manifests (it differs from the live tree in what the build before changed,
     and in these), without going through every output. For a build that knows every other file
     stays as it is. `check` holds the manifests, and looks at the trees."""
-    output, live_data, live, have = check.output, check.live_data, check.live, check.have
+    output, live, have = check.output, check.live, check.have
     if not live:
         raise MissingOutput(MANIFEST)
     digests = {path: digest for path, digest in live.items() if path not in gone} if gone else dict(live)
@@ -478,7 +482,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
                 os.makedirs(spare / path.rpartition("/")[0], exist_ok=True)
             same_as_live = output / path if live.get(path) == digests[path] else None
             placer.place(path, spare / path, data_of.get(path), same_as_live, path not in have)
-    return _finish(spare, output, digests, have, touched, live_data, (), foreign=foreign)
+    return _finish(spare, output, digests, have, touched, live, check.live_errors, (), foreign=foreign)
 
 
 def _finish(
@@ -487,13 +491,13 @@ def _finish(
     digests: dict[str, str],
     have: dict[str, str],
     touched: list[str],
-    live_data: dict,
+    live: dict[str, str],
+    live_errors: list[str] | None,
     errors: Sequence[str],
     foreign: list[str] | None = None,
 ) -> WriteStats:
     """Drop what the spare has and the new site does not, seal the spare with its manifest, and
-    swap it in (unless it is the same as the live tree)."""
-    live = _files_of(live_data)
+    swap it in (unless it is the same as the live tree, `live` and `live_errors` its manifest's)."""
     stale = sorted(set(have) - set(digests), reverse=True)
     touched += stale
     for path in stale:
@@ -507,7 +511,7 @@ def _finish(
     removed = len(set(live) - set(digests))
     changed = sum(1 for path, digest in digests.items() if live.get(path) != digest)
     unchanged = len(digests) - changed
-    if output.is_dir() and changed == 0 and removed == 0 and _errors_of(live_data) == list(errors):
+    if output.is_dir() and changed == 0 and removed == 0 and live_errors == list(errors):
         return WriteStats(len(digests), 0, unchanged, 0, swapped=False, digests=digests)
     if foreign is None:
         refuse_foreign_files(output, live)

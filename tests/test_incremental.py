@@ -414,17 +414,23 @@ def test_a_full_render_stores_page_records_as_the_pages_come(tmp_path: Path, mon
     stored, expected = readers_as_recorded(root)
     assert stored == expected and len(stored) == 300
 
-    # A template change and an article gone: every page rendered again, one page fewer.
+    # A template change and an article gone: every page rendered again, one page fewer. The last
+    # build's records are not even read (nothing is compared with them), only their paths.
     events.clear()
     edit(root / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")
     gone = middle_article(root)
     gone.unlink()
+    records_read = BuildCache.pages
+    monkeypatch.setattr(BuildCache, "pages", lambda self: events.append("records read") or records_read(self))
     run(root)
-    assert "stored 16" in events
+    assert "stored 16" in events and "records read" not in events
     stored, expected = readers_as_recorded(root)
     assert stored == expected and len(stored) == 299
     assert gone.relative_to(root / "content").as_posix() not in stored
     assert not any(f"/{gone.stem}/" in page for pages in stored.values() for page in pages)
+    config = load_config(root / "site.toml")
+    with BuildCache(builder.cache_path_for(config, root / "content", root / "site")) as cache:
+        assert not [path for path in cache.page_paths() if f"/{gone.stem}/" in path]
     monkeypatch.undo()
     edit(first_article(root), "\n---\n", "\n---\nFirst edited.\n\n")
     cold_equals_incremental(root)
