@@ -22,7 +22,14 @@ from pathlib import Path
 from sys import intern
 from typing import Any
 
-from broadsheet.cache import CACHE_DIR, BuildCache, CachedBodies, code_fingerprint, dependency_string
+from broadsheet.cache import (
+    CACHE_DIR,
+    BuildCache,
+    CachedBodies,
+    RelatedAnswers,
+    code_fingerprint,
+    dependency_string,
+)
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint, structure_key
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
@@ -258,7 +265,7 @@ def _render_and_write(
     config = renderer.config
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
     finder = CachedRelated(
-        site, config.related_count, renderer.tag_slugs, fingerprints, cache.blob("related") if cache else None
+        site, config.related_count, renderer.tag_slugs, fingerprints, RelatedAnswers(cache.path) if cache else None
     )
     pages = list(renderer.pages(finder))
     feeds = feed_specs(site, config)
@@ -332,6 +339,9 @@ def _render_and_write(
                 if put_pages is not None and len(page_rows) >= _RECORDS_PER_WRITE:
                     put_pages(page_rows)
                     page_rows.clear()
+            if cache is not None and len(finder.answers) >= _RECORDS_PER_WRITE:
+                cache.put_related(finder.answers)  # rather than holding every article's until the end
+                finder.answers.clear()
             yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
         if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
             yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
@@ -361,12 +371,12 @@ def _render_and_write(
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())
+        cache.put_related(finder.answers)
         gone: list[str] = []
-        if changed is None:
+        if changed is None:  # (with `changed`, the site has the same pages: only those rendered have new records)
             now = {path for _, _, path, _, _ in entries}
             gone = [path for path in (known or cache.page_paths()) if path not in now]
-            cache.set_blob("related", finder.answers)
-        # (With `changed`, the site has the same pages: only those rendered have new records.)
+            cache.forget_related_except(finder.by_path)
         if streamed:
             cache.put_pages(page_rows)
             cache.readers_again(gone)

@@ -22,7 +22,7 @@ import hashlib
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from sys import intern
@@ -31,7 +31,7 @@ from typing import Any
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article, share_names
 
-SCHEMA = 6
+SCHEMA = 7
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "frontmatter", "hosting", "load",
@@ -85,6 +85,7 @@ class BuildCache:
             CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
             CREATE TABLE readers (article TEXT PRIMARY KEY, pages TEXT);
             CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
+            CREATE TABLE related (path TEXT PRIMARY KEY, key BLOB, found TEXT);
             """
         )
         db.execute("INSERT INTO meta VALUES ('code', ?)", (code_fingerprint(),))
@@ -214,6 +215,16 @@ class BuildCache:
         finally:
             self.db.execute("RELEASE attempt")
 
+    # --- related stories (render_stage.CachedRelated) ----------------------------------------------
+    def put_related(self, answers: Mapping[str, tuple[bytes, tuple[str, ...]]]) -> None:
+        """Related stories found: article path -> (key of what they were found from, their paths)."""
+        rows = ((path, key, "\n".join(found)) for path, (key, found) in answers.items())
+        self.db.executemany("INSERT OR REPLACE INTO related VALUES (?, ?, ?)", rows)
+
+    def forget_related_except(self, keep: Container[str]) -> None:
+        gone = [(p,) for (p,) in self.db.execute("SELECT path FROM related") if p not in keep]
+        self.db.executemany("DELETE FROM related WHERE path=?", gone)
+
     def put_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
         """Records of pages rendered, as `store_pages` takes them, stored as they come: the pages
         that read each article are left for `readers_again` to find."""
@@ -279,18 +290,39 @@ def _has_meta(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() is not None
 
 
-class CachedBodies:
-    """Article bodies as Markdown rendering left them: the HTML (calling it) and the search terms
-    (`terms`). This build's fresh renders are in memory (digest -> (html, terms)), the rest are
-    read from the cache on demand: a site's bodies and terms are never all in memory at once.
+class _Reader:
+    """Reads the cache file through a connection of its own in each process (SQLite connections
+    must not cross a fork), which sees what was committed before this build's changes."""
 
-    Opens its own database connection in each process (SQLite connections must not cross a fork)."""
-
-    def __init__(self, fresh: dict[str, tuple[str, str]], cache_path: Path | None) -> None:
-        self.fresh = fresh
+    def __init__(self, cache_path: Path | None) -> None:
         self.cache_path = cache_path
         self._db: Any = None
         self._pid = 0
+
+    def _row(self, sql: str, key: str) -> tuple | None:
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
+            self._pid = os.getpid()
+        return self._db.execute(sql, (key,)).fetchone()
+
+
+class RelatedAnswers(_Reader):
+    """The related stories builds before this one found, read one article at a time, not held:
+    article path -> (key of what they were found from, their paths), or None."""
+
+    def __call__(self, path: str) -> tuple[bytes, list[str]] | None:
+        row = self._row("SELECT key, found FROM related WHERE path=?", path)
+        return (row[0], row[1].split("\n") if row[1] else []) if row else None
+
+
+class CachedBodies(_Reader):
+    """Article bodies as Markdown rendering left them: the HTML (calling it) and the search terms
+    (`terms`). This build's fresh renders are in memory (digest -> (html, terms)), the rest are
+    read from the cache on demand: a site's bodies and terms are never all in memory at once."""
+
+    def __init__(self, fresh: dict[str, tuple[str, str]], cache_path: Path | None) -> None:
+        super().__init__(cache_path)
+        self.fresh = fresh
 
     def __call__(self, article: Article) -> str:
         return self._get(article, 0, "rendered")
@@ -303,10 +335,7 @@ class CachedBodies:
         found = self.fresh.get(article.digest)
         if found is not None:
             return found[index]
-        if self._db is None or self._pid != os.getpid():
-            self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
-            self._pid = os.getpid()
-        row = self._db.execute(f"SELECT {column} FROM markdown WHERE digest=?", (article.digest,)).fetchone()  # noqa: S608
+        row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", article.digest)  # noqa: S608
         if row is None:
             raise BroadsheetError(
                 "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadsheet.cache import BuildCache, CachedBodies, dependency_string
+from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers, dependency_string
 from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of
 from broadsheet.errors import BroadsheetError
@@ -195,7 +195,7 @@ def _rebuild(
             changes.append(Output(HEADERS_FILE, headers_file(paths, set(headers[1]))))
     dirty = cache.pages_reading(changed)
     fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
-    finder = CachedRelated(site, config.related_count, renderer.tag_slugs, fingerprints, cache.blob("related"))
+    finder = CachedRelated(site, config.related_count, renderer.tag_slugs, fingerprints, RelatedAnswers(cache.path))
     # A page at URL u is written to u or u + "index.html" (urls.output_path).
     urls = {path.removesuffix("index.html") for path in dirty} | dirty
     pages = [p for p in renderer.pages(finder, only=urls) if output_path(p.url) in dirty]

@@ -211,7 +211,9 @@ def _received(plan: RenderPlan, batch: list[Rendered], answers: dict, own: dict[
 
 class CachedRelated:
     """Related stories, remembered between builds. An article's answer depends only on which
-    articles its tags hold (not on what they say), so it is reused while those are unchanged."""
+    articles its tags hold (not on what they say), so it is reused while those are unchanged.
+    `known` looks up the answer found before (cache.RelatedAnswers); the answers found now wait
+    in `answers` for whoever stores them."""
 
     def __init__(
         self,
@@ -219,7 +221,7 @@ class CachedRelated:
         count: int,
         tag_slugs: Callable[[Article], Sequence[str]],
         fingerprints: Fingerprinter,
-        known: dict[str, tuple[bytes, tuple[str, ...]]] | None,
+        known: Callable[[str], tuple[bytes, Sequence[str]] | None] | None,
     ) -> None:
         self.site = site
         self.count = count
@@ -228,14 +230,14 @@ class CachedRelated:
         self.tags = {t.slug: t for t in site.tags}
         self.by_path = {a.path: a for a in site.articles}
         self.index: RelatedIndex | None = None  # built on the first cache miss
-        self.known = known or {}
+        self.known = known
         self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def __call__(self, article: Article) -> list[Article]:
         slugs = self.tag_slugs(article)
         parts = [str(self.count).encode()] + [self.fingerprints.members(self.tags[s]) for s in slugs]
         key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
-        hit = self.known.get(article.path)
+        hit = self.known(article.path) if self.known is not None else None
         if hit and hit[0] == key and all(p in self.by_path for p in hit[1]):
             found = [self.by_path[p] for p in hit[1]]
         else:

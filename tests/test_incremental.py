@@ -436,6 +436,49 @@ def test_a_full_render_stores_page_records_as_the_pages_come(tmp_path: Path, mon
     cold_equals_incremental(root)
 
 
+def test_related_stories_found_are_stored_as_they_come_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each article's related stories go into the cache as they are found, a few at a time (not
+    all held until the end), and a later build reuses them while the articles of its tags stay
+    the same: a template change finds none again."""
+    root = big_project(tmp_path)
+    (root / "site.toml").write_text('title = "Big"\n')
+    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 16)
+    stored: list[int] = []
+    put_related = BuildCache.put_related
+
+    def putting(self: BuildCache, answers: dict) -> None:
+        stored.append(len(answers))
+        put_related(self, answers)
+
+    monkeypatch.setattr(BuildCache, "put_related", putting)
+    run(root)
+    # Answers come in batches of pages (64, from either process): a few batches at a time at most.
+    assert len([n for n in stored if n]) >= 3 and max(stored) <= 3 * 64 and sum(stored) == 300
+    config = load_config(root / "site.toml")
+    db = sqlite3.connect(builder.cache_path_for(config, root / "content", root / "site"))
+    assert db.execute("SELECT count(*) FROM related").fetchone() == (300,)
+    db.close()
+
+    searched: list[int] = []
+    index_init = render_stage.RelatedIndex.__init__
+
+    def counted(self: render_stage.RelatedIndex, site: object) -> None:
+        searched.append(1)
+        index_init(self, site)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_stage.RelatedIndex, "__init__", counted)
+    edit(root / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")
+    run(root, jobs=1)  # one process: the search would be counted here
+    assert searched == []
+    remove_first_tag(first_article(root))  # its tags' articles change: those answers are found again
+    run(root, jobs=1)
+    assert searched == [1]
+    monkeypatch.undo()
+    cold_equals_incremental(root)
+
+
 def test_a_render_stopped_by_a_missing_file_leaves_the_page_records_as_they_were(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
