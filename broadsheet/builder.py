@@ -58,7 +58,7 @@ from broadsheet.write import (
 )
 
 Progress = Callable[[str, int, int], None]
-_RECORDS_PER_WRITE = 1024  # page records stored at a time while the pages come from the render
+_RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
 _STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
 
 
