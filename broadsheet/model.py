@@ -61,11 +61,14 @@ class Article:
         return tuple(getattr(self, name) for name in _ARTICLE_FIELDS)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(_ARTICLE_FIELDS, state, strict=True):
-            object.__setattr__(self, name, value)
+        for put, value in zip(_SLOT_SETTERS, state, strict=True):
+            put(self, value)
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+# Each field's slot descriptor, to set it through: object.__setattr__ looks the name up in the class
+# first, for every field of every article read back, which was half the time of loading the snapshot.
+_SLOT_SETTERS = tuple(Article.__dict__[name].__set__ for name in _ARTICLE_FIELDS)
 
 
 def share_names(article: Article) -> Article:

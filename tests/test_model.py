@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -117,6 +117,14 @@ def test_day_and_url_follow_the_date_and_slug_through_copies_and_the_cache() -> 
     assert (moved.day.isoformat(), moved.url) == ("2024-05-04", "2024/05/04/later/")
     copy = pickle.loads(pickle.dumps(replace(article, body=""), pickle.HIGHEST_PROTOCOL))
     assert (copy.day, copy.url, copy.title, copy.body) == (article.day, article.url, "T", "")
+    full = parse(
+        "title: T\ndate: 2024-05-03T23:30:00\nauthors: [Ann]\ntags: [X, Y]\nsource: S\ndistributor: D\n"
+        "copyright: C\nlanguage: de\nsummary: Sum\nimage: {src: /a.jpg, caption: Cap}\nfoo: bar"
+    )
+    back = pickle.loads(pickle.dumps([full, full], pickle.HIGHEST_PROTOCOL))
+    assert back[0] is back[1]
+    assert all(getattr(back[0], f.name) == getattr(full, f.name) for f in fields(Article))
+    assert (back[0].image.caption, back[0].extra, back[0].tags) == ("Cap", {"foo": "bar"}, ("X", "Y"))
 
 
 def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Path) -> None:
