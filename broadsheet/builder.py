@@ -118,7 +118,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
         markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         cache = BuildCache(cache_file) if cache_file else None
-        with cache or _NullContext():
+        with cache or contextlib.nullcontext():
             settings = settings_stamp(assets, templates_dir, config, options)
             inputs = input_stamp(markdown, settings)
             stamp = with_output(inputs, output_dir)
@@ -240,14 +240,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _render_and_write(
     site: Site,
     renderer: Renderer,
@@ -316,8 +308,7 @@ def _render_and_write(
     # When most pages are rendered (a cold build, a template changed), records go into the cache as
     # the pages come, rather than being held until the end; which pages read each article is then
     # found again from all of them at the end (`readers_again`), rather than change by change.
-    streamed = cache is not None and len(todo) > len(entries) * _STREAMED_FROM
-    put_pages = cache.put_pages if cache is not None and streamed else None
+    put_pages = cache.put_pages if cache is not None and len(todo) > len(entries) * _STREAMED_FROM else None
     page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
     undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
 
@@ -332,9 +323,11 @@ def _render_and_write(
                 record = (key, dependency_string(deps))
             elif (planned := fresh_records.pop(path, None)) is not None:  # the plan did
                 record = (planned[0], dependency_string(planned[1] | deps))
-            if record is not None and not isinstance(data, Placed):
+            if record is None:
+                pass
+            elif not isinstance(data, Placed):
                 undigested[path] = record
-            elif record is not None:
+            else:
                 page_rows.append((path, record[0], data.digest, record[1]))
                 if put_pages is not None and len(page_rows) >= _RECORDS_PER_WRITE:
                     put_pages(page_rows)
@@ -377,8 +370,8 @@ def _render_and_write(
             now = {path for _, _, path, _, _ in entries}
             gone = [path for path in (known or cache.page_paths()) if path not in now]
             cache.forget_related_except(finder.by_path)
-        if streamed:
-            cache.put_pages(page_rows)
+        if put_pages is not None:
+            put_pages(page_rows)
             cache.readers_again(gone)
         else:
             cache.store_pages(page_rows, gone)

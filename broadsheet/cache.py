@@ -139,8 +139,7 @@ class BuildCache:
         )
 
     def forget_articles_except(self, keep: set[str]) -> None:
-        gone = [(p,) for (p,) in self.db.execute("SELECT path FROM files") if p not in keep]
-        self.db.executemany("DELETE FROM files WHERE path=?", gone)
+        self._delete_except("files", "path", keep)
 
     # --- rendered Markdown (search terms and body HTML by content digest) ----------------------------
     def store_rendered(self, items: Iterable[tuple[str, str, str]]) -> None:
@@ -149,8 +148,7 @@ class BuildCache:
         self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?)", ((d, t, h) for d, h, t in items))
 
     def prune_rendered(self, live: set[str]) -> None:
-        gone = [(d,) for (d,) in self.db.execute("SELECT digest FROM markdown") if d not in live]
-        self.db.executemany("DELETE FROM markdown WHERE digest=?", gone)
+        self._delete_except("markdown", "digest", live)
 
     # --- output pages ---------------------------------------------------------------------------
     def pages(self) -> dict[str, tuple[str, str]]:
@@ -222,8 +220,7 @@ class BuildCache:
         self.db.executemany("INSERT OR REPLACE INTO related VALUES (?, ?, ?)", rows)
 
     def forget_related_except(self, keep: Container[str]) -> None:
-        gone = [(p,) for (p,) in self.db.execute("SELECT path FROM related") if p not in keep]
-        self.db.executemany("DELETE FROM related WHERE path=?", gone)
+        self._delete_except("related", "path", keep)
 
     def put_pages(self, pages: Iterable[tuple[str, str, str, str]]) -> None:
         """Records of pages rendered, as `store_pages` takes them, stored as they come: the pages
@@ -246,6 +243,11 @@ class BuildCache:
         self.db.executemany(
             "INSERT INTO readers VALUES (?, ?)", ((a, "\n".join(sorted(pages))) for a, pages in readers.items())
         )
+
+    def _delete_except(self, table: str, key: str, keep: Container[str]) -> None:
+        """Delete the rows whose key is not in `keep` (our own table and column names)."""
+        gone = [(k,) for (k,) in self.db.execute(f"SELECT {key} FROM {table}") if k not in keep]  # noqa: S608
+        self.db.executemany(f"DELETE FROM {table} WHERE {key}=?", gone)  # noqa: S608
 
     def _column(self, table: str, key: str, column: str, keys: list[str]) -> dict[str, str]:
         """key -> column for these keys: one query per key when few, one scan when many."""

@@ -247,6 +247,13 @@ def _errors_of(data: dict) -> list[str] | None:
     return [str(e) for e in errors] if isinstance(errors, list) else None
 
 
+def _live_manifest(output: Path) -> tuple[dict[str, str], list[str] | None]:
+    """The files and errors the manifest of `output` records. Only those, not its parsed JSON: a
+    second copy of every path and digest of the site, held for the whole build."""
+    data = _read_manifest_data(output)
+    return _files_of(data), _errors_of(data)
+
+
 def read_manifest(output: Path) -> dict[str, str]:
     """path -> digest of every file the build that wrote this folder put there ({} if not ours)."""
     return _files_of(_read_manifest_data(output))
@@ -315,11 +322,7 @@ class SpareTree:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        live_data = _read_manifest_data(output) if output.is_dir() else {}
-        # Only what is needed of the manifest, not its parsed JSON: a second copy of every path
-        # and digest of the site, held for the whole build.
-        self.live = _files_of(live_data)
-        self.live_errors = _errors_of(live_data)
+        self.live, self.live_errors = _live_manifest(output)
         self.spare = spare = spare_dir(output)
         self.have = read_manifest(spare) if spare.is_dir() else {}
         if spare.is_dir() and not self.have:
@@ -396,9 +399,7 @@ class TreeCheck:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        live_data = _read_manifest_data(output)
-        self.live = _files_of(live_data)
-        self.live_errors = _errors_of(live_data)
+        self.live, self.live_errors = _live_manifest(output)
         spare = spare_dir(output)
         self.have = read_manifest(spare) if spare.is_dir() else {}
         self._answer: tuple[set[str], list[str]] | None = None
