@@ -102,6 +102,16 @@ class BuildCache:
 
     def __exit__(self, kind: object, value: object, tb: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            # The write-ahead log emptied into the database and cut to nothing. Left to itself it was
+            # never restarted (a build's own reader connections are still open when this one closes,
+            # so closing did not empty it): after a full build it held thousands of pages, and every
+            # later commit, however small, ran SQLite's automatic checkpoint over them again, 26 ms
+            # of a 0.3 s rebuild after one edit at 10,000 articles. Emptying it takes 1-2 ms then.
+            # Without waiting: a reader in the middle of a read would hold it up for the connection's
+            # whole timeout, and the log can as well be emptied by a later build.
+            self.db.execute("PRAGMA busy_timeout=0")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
 
     # --- small named values (the last build's input stamp, its counts) -------------------------------
