@@ -283,6 +283,28 @@ def test_a_swap_is_refused_while_the_site_holds_someone_elses_file(tmp_path: Pat
     assert (output / "a/c/index.html").read_bytes() == b"c3"
 
 
+def test_folder_notes_that_cannot_be_read_make_the_check_look_in_every_folder(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    pages = [Output("index.html", b"home"), Output("a/b/index.html", b"deep")]
+    legacy = tmp_path / ".site.folders.json"  # where builds before kept their notes, as JSON
+    legacy.write_text("{}", "utf-8")
+    write_site(pages, output)
+    write_site([*pages, Output("c/index.html", b"c")], output)
+    notes = tmp_path / ".site.folders.pickle"
+    assert notes.is_file() and not legacy.exists()
+    # A file slipped in without moving its folder's time is not seen while the notes say the folder
+    # is as the build left it (the price of not listing every folder), but is once they cannot be read.
+    folder = output / "a" / "b"
+    before = folder.stat().st_mtime_ns
+    (folder / "notes.txt").write_text("mine", "utf-8")
+    os.utime(folder, ns=(before, before))
+    assert not write._foreign_files(output, read_manifest(output))
+    notes.write_bytes(b"\x80\x05 not a pickle")
+    with pytest.raises(BroadsheetError, match="did not write") as raised:
+        write_site(pages, output)
+    assert "a/b/notes.txt" in str(raised.value)
+
+
 # --- the lock --------------------------------------------------------------------------------------------
 
 

@@ -196,7 +196,7 @@ def test_hostile_names_build_only_inside_the_output_folder(tmp_path: Path) -> No
     assert list(outside.iterdir()) == []
     # ...and inside the project only the site, the build cache and the lock and spare tree beside the site.
     extra = {p.relative_to(project).parts[0] for p in _all_files(project) - written - _all_files(content)}
-    assert extra <= {"site.toml", ".broadsheet-cache", ".site.lock", ".site.spare", ".site.folders.json"}, extra
+    assert extra <= {"site.toml", ".broadsheet-cache", ".site.lock", ".site.spare", ".site.folders.pickle"}, extra
     # Every trap article really was built, at a URL of plain segments.
     pages = [p for p in written if p.name == "index.html" and p.parent.parent.parent.parent.parent == output]
     assert len(pages) >= len(traps) - 1
