@@ -111,3 +111,12 @@ def test_text_feed_is_what_elementtree_writes(
     )
     spec = FeedSpec("tags/x/feed.xml", feed_title, articles)
     assert atom_feed(config, renderer, spec) == reference_feed(config, renderer, spec)  # type: ignore[arg-type]
+
+
+def test_only_what_xml_cannot_carry_is_dropped() -> None:
+    # XML 1.0's Char production, checked over every code point (lone surrogates included).
+    def is_xml_char(code: int) -> bool:
+        return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+    everything = "".join(map(chr, range(0x110000)))
+    assert _xml_safe(everything) == "".join(chr(c) for c in range(0x110000) if is_xml_char(c))
