@@ -16,6 +16,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -28,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
+from typing import NoReturn
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.render import Output, Placed
@@ -184,10 +186,19 @@ def _load_stamps(tree: Path) -> dict[str, int]:
 
 def _read_stamps(path: Path) -> dict:
     try:
-        data = pickle.loads(path.read_bytes())
+        data = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
     except Exception:  # noqa: BLE001 - missing or unreadable in any way: every folder is looked at
         return {}
     return data if isinstance(data, dict) else {}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads dicts, strings and numbers, nothing that names a class or function to call. The notes
+    lie beside the output folder, which may be somewhere less guarded than the project (a shared
+    web root): a pickle put there must not run code when a build reads it."""
+
+    def find_class(self, module: str, name: str) -> NoReturn:
+        raise pickle.UnpicklingError(f"{module}.{name}: only plain data is read here")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import pickle
 import random
 import shutil
 import signal
@@ -305,6 +306,36 @@ def test_files_added_to_a_built_site_are_never_deleted(tmp_path: Path) -> None:
     (site / "CNAME").unlink()
     shutil.rmtree(site / ".git")
     assert broadsheet(*args, cwd=project).returncode == 0
+
+
+class _Planted:
+    """Unpickled, it makes a folder: a stand-in for any call a planted pickle could make."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = str(where)
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (self.where,))
+
+
+def test_notes_planted_beside_the_output_folder_run_no_code(tmp_path: Path) -> None:
+    """The folder notes lie beside the output folder, which may sit somewhere shared (a web root). A
+    pickle put there in their place is read as no notes (every folder is looked at), not run."""
+    project = make_project(tmp_path / "project")
+    write_article(project / "content", "2024/a.md", {"title": "A", "date": "2024-01-02"})
+    site = tmp_path / "www" / "site"
+    args = ["build", "--templates", str(TEMPLATES), "--output", str(site)]
+    assert broadsheet(*args, cwd=project).returncode == 0
+    notes = site.with_name(".site.folders.pickle")
+    assert notes.is_file()
+    ran = tmp_path / "ran"
+    notes.write_bytes(pickle.dumps({"0": _Planted(ran)}))
+    write_article(project / "content", "2024/b.md", {"title": "B", "date": "2024-01-03"})
+    result = broadsheet(*args, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert not ran.exists()
+    assert b"posix" not in notes.read_bytes()  # written anew, with plain data
+    assert (site / "2024" / "01" / "03" / "b" / "index.html").is_file()
 
 
 def test_an_empty_folder_is_fine(tmp_path: Path) -> None:
