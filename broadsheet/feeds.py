@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 ATOM = "http://www.w3.org/2005/Atom"
 # What XML 1.0 excludes, named directly: the same set as "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
-# which takes 5 ms to compile (a tenth of the imports of a small rebuild) against 0.5 ms for this.
+# which takes 5 ms to compile (5% of a small rebuild's imports) against 0.5 ms for this.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
