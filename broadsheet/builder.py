@@ -235,6 +235,11 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # Everything the build made goes to the oldest generation in one step (freezing resets the
+        # count of new objects, unfreezing puts them all there), not left counted as new: then the
+        # collector's first pass after the build would walk every object a quick rebuild loaded,
+        # 0.26 s at 100,000 articles, just before the command exits.
+        gc.freeze()
         gc.unfreeze()
         if was_enabled:
             gc.enable()
