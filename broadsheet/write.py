@@ -515,7 +515,7 @@ def _finish(
 ) -> WriteStats:
     """Drop what the spare has and the new site does not, seal the spare with its manifest, and
     swap it in (unless it is the same as the live tree, `live` and `live_errors` its manifest's)."""
-    stale = sorted(set(have) - set(digests), reverse=True)
+    stale = sorted(have.keys() - digests.keys(), reverse=True)  # a set of one map's keys, not of both
     touched += stale
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
@@ -525,7 +525,7 @@ def _finish(
     # On one line: json's fast encoder does not indent, and this file lists every file of the site.
     (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
     _save_stamps(spare, digests, touched)
-    removed = len(set(live) - set(digests))
+    removed = len(live.keys() - digests.keys())
     changed = sum(1 for path, digest in digests.items() if live.get(path) != digest)
     unchanged = len(digests) - changed
     if output.is_dir() and changed == 0 and removed == 0 and live_errors == list(errors):
