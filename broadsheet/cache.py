@@ -108,8 +108,8 @@ class BuildCache:
             # so closing did not empty it): after a full build it held thousands of pages, and every
             # later commit, however small, ran SQLite's automatic checkpoint over them again, 26 ms
             # of a 0.3 s rebuild after one edit at 10,000 articles. Emptying it takes 1-2 ms after a
-            # small rebuild, and about 0.9 s after a full one of 100,000 articles (its records go in
-            # one transaction, so the log holds them all: 734 MB), which later builds paid before.
+            # small rebuild, and 0.25 s after a full one of 100,000 articles (whose records go in one
+            # transaction, so the log holds them all: 734 MB), which later builds paid before.
             # Without waiting: a reader in the middle of a read would hold it up for the connection's
             # whole timeout, and the log can as well be emptied by a later build.
             self.db.execute("PRAGMA busy_timeout=0")
