@@ -135,8 +135,8 @@ def _foreign_files(output: Path, ours: dict[str, str]) -> list[str]:
 def _stamps_file(tree: Path) -> Path:
     """Beside the two trees, not in them: the notes must not be published or differ between builds.
     A pickle, not JSON: every build that writes reads and writes it whole, a folder per article, and
-    at 10,000 articles that took 16 ms as JSON and takes 5 ms so. (Builds before this one left a
-    `.folders.json`, which `_save_stamps` removes.)"""
+    at 10,000 articles that took 16 ms as JSON and takes 5 ms so. (Older versions of Broadsheet
+    wrote `.folders.json`, which `_save_stamps` removes.)"""
     name = tree.name.removeprefix(".").removesuffix(".spare")
     return tree.with_name(f".{name}.folders.pickle")
 
@@ -263,11 +263,12 @@ def _errors_of(data: dict) -> list[str] | None:
     return [str(e) for e in errors] if isinstance(errors, list) else None
 
 
-def _live_manifest(output: Path) -> tuple[dict[str, str], list[str] | None]:
-    """The files and errors the manifest of `output` records. Only those, not its parsed JSON: a
-    second copy of every path and digest of the site, held for the whole build."""
+def _manifests(output: Path) -> tuple[dict[str, str], list[str] | None, dict[str, str]]:
+    """The files and errors the live tree's manifest records, and the files the spare's records ({}
+    when it has none). Only those, not the parsed JSON: a second copy of every path and digest of the
+    site, held for the whole build."""
     data = _read_manifest_data(output)
-    return _files_of(data), _errors_of(data)
+    return _files_of(data), _errors_of(data), read_manifest(spare_dir(output))
 
 
 def read_manifest(output: Path) -> dict[str, str]:
@@ -338,9 +339,8 @@ class SpareTree:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.live, self.live_errors = _live_manifest(output)
+        self.live, self.live_errors, self.have = _manifests(output)
         self.spare = spare = spare_dir(output)
-        self.have = read_manifest(spare) if spare.is_dir() else {}
         if spare.is_dir() and not self.have:
             shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
         spare.mkdir(exist_ok=True)
@@ -415,9 +415,7 @@ class TreeCheck:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.live, self.live_errors = _live_manifest(output)
-        spare = spare_dir(output)
-        self.have = read_manifest(spare) if spare.is_dir() else {}
+        self.live, self.live_errors, self.have = _manifests(output)
         self._answer: tuple[set[str], list[str]] | None = None
         self._child: tuple[int, int] | None = None  # (pid, pipe to read)
         # Only from a process with one thread (the `broadsheet build` command): a child forked from
