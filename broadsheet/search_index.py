@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -101,6 +102,15 @@ def _doc_rows(docs: Sequence[Article], chunk: int, summary_of: Callable[[Article
     return _dump(rows)
 
 
+def _dump_postings(terms: Mapping[str, array[int]]) -> bytes:
+    """`_dump` of term -> document numbers, written out without making the lists: a list of a
+    shard's numbers would hold a new int object (28 bytes) for each of them."""
+    parts = []
+    for term in sorted(terms):
+        parts.append(f"{json.dumps(term, ensure_ascii=False)}:[{','.join(map(str, terms[term]))}]")
+    return ("{" + ",".join(parts) + "}").encode("utf-8")
+
+
 def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
     return _dump(
         {
@@ -116,23 +126,32 @@ def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
 
 
 def search_files(
-    site: Site, terms_of: Callable[[Article], str], summaries: Mapping[str, str], *, base_path: str
+    site: Site, terms_of: Callable[[Article], str], summary_of: Callable[[Article], str], *, base_path: str
 ) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every index file, in a stable order. `terms_of(article)`: its terms (as
-    article_terms gives them), asked for once per article; `summaries`: article path -> summary."""
+    article_terms gives them), and `summary_of(article)`, each asked for once per article, when
+    needed: neither is held for the whole site."""
     docs = _documents(site)
-    postings: dict[str, list[int]] = defaultdict(list)
+    # The one part that grows with the archive (an entry per distinct term of every article): each
+    # term's document numbers as 4-byte integers, not a list's 8-byte pointers. Lists are made one
+    # shard at a time, as it is written.
+    postings: dict[str, array[int]] = {}
     for number, article in enumerate(docs):
         for term in terms_of(article).split():
-            postings[term].append(number)
-    shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
+            numbers = postings.get(term)
+            if numbers is None:
+                numbers = postings[term] = array("I")
+            numbers.append(number)
+    shards: dict[str, dict[str, array[int]]] = defaultdict(dict)
     for term, numbers in postings.items():  # each distinct term once, not once per article
         shards[shard_name(term)][term] = numbers
+    del postings
     for chunk in range(-(-len(docs) // CHUNK)):
-        yield f"{SEARCH_DIR}/docs-{chunk}.json", _doc_rows(docs, chunk, lambda a: summaries[a.path], base_path)
-    for name in sorted(shards):
-        yield f"{SEARCH_DIR}/t-{name}.json", _dump(shards[name])
-    yield f"{SEARCH_DIR}/meta.json", _meta(site, len(docs), shards)
+        yield f"{SEARCH_DIR}/docs-{chunk}.json", _doc_rows(docs, chunk, summary_of, base_path)
+    names = sorted(shards)
+    for name in names:
+        yield f"{SEARCH_DIR}/t-{name}.json", _dump_postings(shards.pop(name))  # written shards are let go
+    yield f"{SEARCH_DIR}/meta.json", _meta(site, len(docs), names)
 
 
 def patch_search_files(

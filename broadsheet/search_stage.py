@@ -58,9 +58,8 @@ class SearchOutputs:
                         yield Output(path, data)
                 return
         self.made_again = True
-        summaries = {a.path: self.renderer.summary(a) for a in self.site.articles}
         base_path = self.renderer.config.base_path
-        for path, data in search_files(self.site, self.terms_of, summaries, base_path=base_path):
+        for path, data in search_files(self.site, self.terms_of, self.renderer.summary, base_path=base_path):
             self.paths.append(path)
             yield Output(path, data)
 

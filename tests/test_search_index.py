@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from array import array
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from broadsheet import search_index
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
+from broadsheet.load import build_site
 from broadsheet.model import Article
-from broadsheet.search_index import MAX_TERM, article_terms, normalise, shard_name
+from broadsheet.search_index import MAX_TERM, _dump, _dump_postings, article_terms, normalise, search_files, shard_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,3 +109,43 @@ def test_index_is_byte_identical_across_builds_and_append_friendly(tmp_path: Pat
     _, docs, postings = load_index(root / "a")
     assert find(docs, postings, "zeppelin") == {"Zeppelin lands"}
     assert docs[-1][1] == "Zeppelin lands"  # newest article appended: older numbers do not move
+
+
+@given(st.dictionaries(st.text(), st.lists(st.integers(min_value=0, max_value=2**32 - 1))))
+def test_postings_are_written_as_json_writes_them(postings: dict[str, list[int]]) -> None:
+    # Each shard's numbers are written out by hand (no list of int objects for a whole shard): the
+    # bytes must be exactly json.dumps's, quotes, control characters and non-ASCII terms included.
+    assert _dump_postings({term: array("I", numbers) for term, numbers in postings.items()}) == _dump(postings)
+
+
+def test_the_index_asks_for_each_summary_once_and_only_when_its_documents_are_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_index, "CHUNK", 3)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    words = ["harbour", "rail", "vote"]
+    articles = [
+        Article(f"{i}.md", f"Story {i}", start + timedelta(days=i), False, f"s{i}", "", f"d{i}") for i in range(8)
+    ]
+    site, _ = build_site(articles)
+    terms = {a.path: " ".join(w for k, w in enumerate(words) if (int(a.slug[1:]) >> k) & 1) for a in articles}
+    asked: list[str] = []
+
+    def summary_of(article: Article) -> str:
+        asked.append(article.slug)
+        return f"about {article.slug}"
+
+    files = {}
+    for path, data in search_files(site, lambda a: terms[a.path], summary_of, base_path="/"):
+        if path.startswith("search/docs-"):
+            # Summaries are not gathered for the whole site before the first file: only this file's.
+            chunk = int(path.removeprefix("search/docs-").removesuffix(".json"))
+            assert asked == [f"s{i}" for i in range(min(8, (chunk + 1) * 3))]
+        files[path] = json.loads(data)
+    assert asked == [f"s{i}" for i in range(8)]  # oldest first, once each
+    assert [row[7] for n in range(3) for row in files[f"search/docs-{n}.json"]] == [f"about s{i}" for i in range(8)]
+    postings = {}
+    for name in files["search/meta.json"]["shards"]:
+        postings.update(files[f"search/t-{name}.json"])
+    # document n is article n (oldest first); it holds word k when bit k of n is set
+    assert postings == {w: [n for n in range(8) if (n >> k) & 1] for k, w in enumerate(words)}
