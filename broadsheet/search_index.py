@@ -33,6 +33,9 @@ SEARCH_DIR = "search"
 CHUNK = 500
 MAX_TERM = 32
 _WORD = re.compile(r"\w+")
+# Document numbers: unsigned and at least 4 bytes. C promises `unsigned int` only 2, though it is 4
+# wherever CPython runs in practice.
+_NUMBERS = "I" if array("I").itemsize >= 4 else "L"
 # Every ASCII character that is not a word character (in _WORD's sense) -> a space.
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
 
@@ -141,7 +144,7 @@ def search_files(
         for term in terms_of(article).split():
             numbers = postings.get(term)
             if numbers is None:
-                numbers = postings[term] = array("I")
+                numbers = postings[term] = array(_NUMBERS)
             numbers.append(number)
     shards: dict[str, dict[str, array[int]]] = defaultdict(dict)
     for term, numbers in postings.items():  # each distinct term once, not once per article
