@@ -115,7 +115,7 @@ def test_index_is_byte_identical_across_builds_and_append_friendly(tmp_path: Pat
 def test_postings_are_written_as_json_writes_them(postings: dict[str, list[int]]) -> None:
     # Each shard's numbers are written out by hand (no list of int objects for a whole shard): the
     # bytes must be exactly json.dumps's, quotes, control characters and non-ASCII terms included.
-    assert _dump_postings({term: array("I", numbers) for term, numbers in postings.items()}) == _dump(postings)
+    assert _dump_postings({t: array(search_index._NUMBERS, n) for t, n in postings.items()}) == _dump(postings)
 
 
 def test_the_index_asks_for_each_summary_once_and_only_when_its_documents_are_written(
