@@ -17,6 +17,7 @@ import gc
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from sys import intern
@@ -42,7 +43,16 @@ from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Output, Placed, Renderer, make_environment, static_outputs
-from broadsheet.render_stage import CachedRelated, Job, RenderPlan, feed_context, render_changed, render_order
+from broadsheet.render_stage import (
+    CachedRelated,
+    Job,
+    LeanSetup,
+    RenderPlan,
+    feed_context,
+    lean_workers,
+    render_changed,
+    render_order,
+)
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
@@ -110,7 +120,8 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
     output_dir = check_output_dir(output_dir, project_root=config.root, content_dir=content_dir)
     if not content_dir.is_dir():
         raise BroadsheetError("content folder not found", path=str(content_dir))
-    env = make_environment(templates_dir, config.root / CACHE_DIR / "templates" if options.cache else None)
+    bytecode_dir = config.root / CACHE_DIR / "templates" if options.cache else None
+    env = make_environment(templates_dir, bytecode_dir)
     jobs = options.jobs or default_jobs()
 
     with build_lock(output_dir), _collector_paused():
@@ -118,7 +129,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
         markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         cache = BuildCache(cache_file) if cache_file else None
-        with cache or contextlib.nullcontext():
+        with cache or contextlib.nullcontext(), contextlib.ExitStack() as stack:
             settings = settings_stamp(assets, templates_dir, config, options)
             inputs = input_stamp(markdown, settings)
             stamp = with_output(inputs, output_dir)
@@ -155,6 +166,12 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                         rendered=quick.rendered,
                         quick=True,
                     )
+            # Bodies in the cache (not only in memory): render workers can be lean, forked before the load.
+            lean = stack.enter_context(
+                lean_workers(LeanSetup(config, templates_dir, bytecode_dir, cache_file), jobs)
+                if cache_file
+                else contextlib.nullcontext()
+            )
             articles, facts, fresh, errors, parsed = load_content(
                 markdown, config.tz, cache, options.executor, jobs, progress
             )
@@ -166,7 +183,7 @@ def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: 
                 raise BuildFailed(failed)
             bodies = CachedBodies(fresh, cache_file)
             renderer = Renderer(site, config, env, facts, bodies)
-            extras = {"precompress": options.precompress, "errors": [str(e) for e in errors]}
+            extras = {"precompress": options.precompress, "errors": [str(e) for e in errors], "lean": lean}
             records_kept = cache is not None
             try:
                 with cache.undone_if_failed() if cache else contextlib.nullcontext():
@@ -256,6 +273,7 @@ def _render_and_write(
     jobs: int,
     progress: Progress,
     *,
+    lean: Executor | None = None,
     precompress: bool = False,
     errors: Sequence[str] = (),
 ) -> tuple[WriteStats, tuple[str, ...], int]:
@@ -301,7 +319,7 @@ def _render_and_write(
             records = _plan_renders(entries, fingerprints, known, manifest, None)
         plan_fingerprints, plan_related = None, None
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
-    plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree.place)
+    plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
     todo = render_order(pages, todo)

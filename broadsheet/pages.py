@@ -42,6 +42,19 @@ class Page:
             object.__setattr__(self, "_context", made)
         return made
 
+    @classmethod
+    def made(cls, url: str, template: str, context: dict[str, Any]) -> Page:
+        """A page whose context is made already (elsewhere: render_stage's lean workers get them so)."""
+        page = cls(url, template, _fixed(context))
+        object.__setattr__(page, "_context", context)
+        return page
+
+    @property
+    def self_contained(self) -> bool:
+        """Whether its context names articles and plain values only, no groups (tags, periods) that
+        hold many more: an article's page. Such a context is small enough to send to another process."""
+        return type(self.make_context) is _ArticleContext
+
     def forget_context(self) -> None:
         """Let the context go (it is made again if ever needed): rendered pages keep no lists."""
         object.__setattr__(self, "_context", None)

@@ -7,6 +7,7 @@ passed as data, never compiled as a template, and Jinja autoescaping is on for H
 from __future__ import annotations
 
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -195,7 +196,7 @@ class Renderer:
     ) -> None:
         self.site = site
         self.config = config
-        self.facts = facts
+        self.facts: Mapping[str, Facts] = facts
         self.html_of = html_of
         self.env = env
         # Tag name -> (slug, (name, href)): a few hundred spellings, shared by every article.
@@ -235,6 +236,12 @@ class Renderer:
             item_html=self.item_html,
             list_facets=self.list_facets,
         )
+
+    @classmethod
+    def detached(cls, config: SiteConfig, env: Environment, html_of: Callable[[Article], str]) -> Renderer:
+        """A renderer for pages whose contexts come ready-made from another process (render_stage's
+        lean workers): it holds no site; `facts` and `site_globals` are set for each batch."""
+        return cls(Site((), (), (), (), (), (), ()), config, env, {}, html_of)
 
     # --- helpers templates call -------------------------------------------------------------
     def item_html(self, article: Article, **options: Any) -> Markup:
@@ -401,7 +408,7 @@ class Renderer:
             template = env.get_template(page.template)
             html = template.render(page=page, **page.context)
         except TemplateError as exc:
-            raise _template_error(exc, page) from exc
+            raise _template_error(exc, page, env) from exc
         finally:
             if isinstance(env, TrackingEnvironment):
                 env.touched = None
@@ -411,10 +418,31 @@ class Renderer:
         return plan_pages(self.site, self.config, self.tag_slugs, related_for, only)
 
 
-def _template_error(exc: TemplateError, page: Page) -> BroadsheetError:
+def _template_error(exc: TemplateError, page: Page, env: Environment) -> BroadsheetError:
     name = getattr(exc, "filename", None) or page.template
     line = getattr(exc, "lineno", None)
+    if line is None and (where := _template_frame(exc, env)) is not None:
+        name, line = where  # an error while rendering: a syntax error knows its line itself
     return BroadsheetError(f"template error while rendering /{page.url}: {exc}", path=name, line=line)
+
+
+def _template_frame(exc: BaseException, env: Environment) -> tuple[str, int] | None:
+    """The template and line that raised `exc` at render time: Jinja rewrites the traceback so that
+    the frame of each template it passes through names the template's file and line."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    filename, line = found
+    for folder in getattr(env.loader, "searchpath", ()):
+        relative = os.path.relpath(filename, folder)
+        if not relative.startswith(".."):
+            return relative.replace(os.sep, "/"), line
+    return filename, line
 
 
 def static_outputs(site: Site, templates_dir: Path, content_dir: Path) -> Iterator[Output]:

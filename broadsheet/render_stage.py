@@ -1,28 +1,49 @@
-"""The render stage: pages whose fingerprint changed are rendered, in forked worker processes.
+"""The render stage: pages whose fingerprint changed are rendered, in worker processes too.
 
-Workers are forked after the site is planned, so they inherit the renderer and the page list and
-receive only page numbers; each returns (path, bytes) batches in order.
+With a build cache, the render worker is lean: forked before the site is loaded, it holds none of
+it. It renders the article pages, whose contexts are small (an article, its neighbours, its related
+stories): each batch brings them, made here, with those articles' facts; bodies are read from the
+cache. This process renders the rest (lists, periods, feeds), and article pages too whenever it has
+nothing else to do. A forked worker would inherit the site instead, and every page of memory that
+either process writes after the fork (CPython's reference counts write to every object read) is
+then held twice: at 100,000 articles the worker held a second copy of most of the site model.
+Without a cache, where bodies exist only in this process's memory, the worker is forked after the
+site is planned and receives page numbers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
+import io
+import multiprocessing
+import pickle
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
+from broadsheet.cache import CachedBodies
+from broadsheet.config import SiteConfig
 from broadsheet.deps import Fingerprinter
 from broadsheet.executors import chunked, fork_pool
 from broadsheet.feeds import FeedSpec, atom_feed
 from broadsheet.model import Article, Site
 from broadsheet.pages import Page, RelatedIndex
-from broadsheet.render import Placed, Renderer
+from broadsheet.render import Facts, Placed, Renderer, make_environment
+from broadsheet.urls import output_path
+from broadsheet.write import SparePart
 
 Progress = Callable[[str, int, int], None]
 _RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished ones (~1 MB each with their bytes)
+# Batches shipped to each lean worker and not yet back. They are shipped only between this process's
+# own batches, each of which takes as long as two or three of a worker's: with fewer waiting, the
+# worker runs dry. (Their related stories are found as they are shipped: so many batches ahead.)
+_SHIPPED_AHEAD = 6
 
 
 Job = tuple[str, int]  # ("page" | "feed", index)
@@ -31,13 +52,35 @@ Job = tuple[str, int]  # ("page" | "feed", index)
 Rendered = tuple[str, bytes | Placed, set[str], str | None]
 
 
+@dataclass(frozen=True)
+class LeanSetup:
+    """What a lean worker starts from: enough to make the same template environment and renderer
+    as the build's, and to read bodies from the cache."""
+
+    config: SiteConfig
+    templates_dir: Path
+    bytecode_dir: Path | None
+    cache_path: Path
+
+
+class Shipment(NamedTuple):
+    """A batch for a lean worker (`RenderPlan.ship`)."""
+
+    articles: dict[str, tuple[Article, Facts]]  # those the batch's pages name, by path, with their facts
+    contexts: bytes  # (url, template, context) of each page, pickled with articles as references into `articles`
+    part: SparePart | None  # the spare tree's entries for the batch's files
+    site_globals: dict[str, Any]  # what templates see as `site`: it depends on the site
+    global_key: str | None  # the fingerprints' key, when the worker makes them
+
+
 class RenderPlan:
     """What to render. With `fingerprints`, each page is also fingerprinted where it is rendered
     (a build that renders every page has no use for the keys before): in the workers, in parallel,
-    and its context (related stories, lists) is made there and only there. With `place` (the
-    spare tree's), each file is put into the output tree where it is rendered too: a worker's
-    bytes are neither sent back to the build process nor hashed and written there, which would
-    leave that process the busiest of all."""
+    and its context (related stories, lists) is made there and only there (for an article page sent
+    to a lean worker: here, as it is sent). With `tree` (the spare tree, or a batch's part of it),
+    each file is put into the output tree where it is rendered too: a worker's bytes are neither
+    sent back to the build process nor hashed and written there, which would leave that process the
+    busiest of all."""
 
     def __init__(
         self,
@@ -46,37 +89,56 @@ class RenderPlan:
         feeds: list[FeedSpec],
         fingerprints: Fingerprinter | None = None,
         related: CachedRelated | None = None,
-        place: Callable[[str, bytes], Placed] | None = None,
+        tree: SparePart | None = None,
+        lean: Executor | None = None,
     ) -> None:
         self.renderer = renderer
         self.pages = pages
         self.feeds = feeds
         self.fingerprints = fingerprints
         self.related = related
-        self.place = place
+        self.tree = tree
+        self.lean = lean  # lean render workers (`lean_workers`), when the build has them
 
     def run(self, jobs: Sequence[Job]) -> list[Rendered]:
+        return self.render([self.pages[index] if kind == "page" else self.feeds[index] for kind, index in jobs])
+
+    def render(self, items: Sequence[Page | FeedSpec]) -> list[Rendered]:
         out: list[Rendered] = []
         fingerprints = self.fingerprints
-        place = self.place
-        for kind, index in jobs:
+        place = self.tree.place if self.tree is not None else None
+        for item in items:
             key = None
-            if kind == "page":
-                page = self.pages[index]
-                result, deps = self.renderer.render_tracked(page)
+            if isinstance(item, Page):
+                result, deps = self.renderer.render_tracked(item)
                 if fingerprints is not None:
-                    key, named = fingerprints.key_and_deps(result.path, page.template, page.context)
+                    key, named = fingerprints.key_and_deps(result.path, item.template, item.context)
                     deps |= named
-                page.forget_context()  # made again if ever needed: memory stays flat
+                item.forget_context()  # made again if ever needed: memory stays flat
                 path, data = result.path, result.data or b""
             else:  # a feed reads only the articles it lists, which its context names
-                spec = self.feeds[index]
                 deps = set()
                 if fingerprints is not None:
-                    key, deps = fingerprints.key_and_deps(spec.url, "atom", feed_context(spec))
-                path, data = spec.url, atom_feed(self.renderer.config, self.renderer, spec)
+                    key, deps = fingerprints.key_and_deps(item.url, "atom", feed_context(item))
+                path, data = item.url, atom_feed(self.renderer.config, self.renderer, item)
             out.append((path, place(path, data) if place is not None else data, deps, key))
         return out
+
+    def ship(self, indexes: Sequence[int]) -> Shipment:
+        """A batch of self-contained pages (`Page.self_contained`) for a lean worker: their contexts
+        (made here, then let go), the articles they name with their facts, and the spare tree's
+        entries for their files."""
+        items: list[tuple[str, str, dict[str, Any]]] = []
+        for index in indexes:
+            page = self.pages[index]
+            items.append((page.url, page.template, page.context))
+            page.forget_context()
+        buffer = io.BytesIO()
+        packer = _Packer(buffer, self.renderer.facts)
+        packer.dump(items)
+        part = self.tree.part([output_path(url) for url, _, _ in items]) if self.tree is not None else None
+        key = self.fingerprints.global_key.decode() if self.fingerprints is not None else None
+        return Shipment(packer.articles, buffer.getvalue(), part, self.renderer.site_globals, key)
 
 
 def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
@@ -111,12 +173,49 @@ def feed_context(spec: FeedSpec) -> dict[str, Any]:
     return {"title": spec.title, "articles": spec.articles}
 
 
+class _Packer(pickle.Pickler):
+    """Pickles contexts with each article as its path (its persistent ID), noting the articles in
+    `articles`: one copy each however many pages of the batch name it, with its facts beside it."""
+
+    def __init__(self, file: io.BytesIO, facts: Mapping[str, Facts]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.facts = facts
+        self.articles: dict[str, tuple[Article, Facts]] = {}
+
+    def persistent_id(self, obj: Any) -> str | None:
+        if type(obj) is not Article:
+            return None
+        path = obj.path
+        if path not in self.articles:
+            self.articles[path] = (obj, self.facts[path])
+        return path
+
+
 _worker_plan: RenderPlan | None = None
 
 
 def _init_worker(plan: RenderPlan) -> None:
     global _worker_plan  # one plan per worker process, set once when the worker starts
     _worker_plan = plan
+
+
+@contextlib.contextmanager
+def lean_workers(setup: LeanSetup, workers: int) -> Iterator[Executor | None]:
+    """Render workers for the build about to load its site, forked now: while this process holds
+    only its code, which they share with it untouched. None where there is no second core or no fork."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with fork_pool(workers - 1, _init_lean_worker, (setup,), fork_one=True) as pool:
+        pool.submit(int)  # a process pool forks its workers on the first task
+        yield pool
+
+
+def _init_lean_worker(setup: LeanSetup) -> None:
+    """A lean worker's plan: the build's renderer made again, without a site."""
+    gc.enable()  # forked while the build has the collector off (see builder): rendering makes cycles
+    env = make_environment(setup.templates_dir, setup.bytecode_dir)
+    _init_worker(RenderPlan(Renderer.detached(setup.config, env, CachedBodies({}, setup.cache_path)), [], []))
 
 
 Finished = tuple[list[Rendered], dict, list]  # a batch, related-story answers, list entries rendered
@@ -135,6 +234,25 @@ def _run_in_worker(jobs: Sequence[Job], items: list) -> Finished:
     return rendered, answers, plan.renderer.take_items()
 
 
+def _run_shipped(shipment: Shipment) -> list[Rendered]:
+    """A batch `RenderPlan.ship` made, rendered in a lean worker (related stories were found where
+    the contexts were made)."""
+    plan = _worker_plan
+    assert plan is not None
+    articles = {path: article for path, (article, _) in shipment.articles.items()}
+    plan.renderer.facts = {path: facts for path, (_, facts) in shipment.articles.items()}
+    plan.renderer.site_globals.update(shipment.site_globals)
+    unpickler = pickle.Unpickler(io.BytesIO(shipment.contexts))
+    unpickler.persistent_load = articles.__getitem__  # type: ignore[method-assign]
+    batch = [Page.made(*entry) for entry in unpickler.load()]
+    if shipment.global_key is not None and plan.fingerprints is None:
+        plan.fingerprints = Fingerprinter(shipment.global_key)  # article contexts name no groups: one serves all
+    plan.tree = shipment.part
+    rendered = plan.render(batch)
+    plan.renderer.facts = {}
+    return rendered
+
+
 def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
     if not jobs:
         return
@@ -143,6 +261,9 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
         for done, batch in enumerate(chunked(jobs, _RENDER_CHUNK), 1):
             yield from plan.run(batch)
             progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+        return
+    if plan.lean is not None:
+        yield from _render_lean(plan, plan.lean, workers - 1, jobs, progress)
         return
     plan.renderer.preload({plan.pages[index].template for kind, index in jobs if kind == "page"})
     # Frozen objects are left alone by the garbage collector, so forked workers share their memory
@@ -199,6 +320,47 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
                 progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
     finally:
         gc.unfreeze()
+
+
+def _render_lean(
+    plan: RenderPlan, pool: Executor, workers: int, jobs: list[Job], progress: Progress
+) -> Iterator[Rendered]:
+    """Article pages go to the lean workers, shipped a batch at a time with a few in flight; this
+    process renders the other pages meanwhile, and article batches from the far end of the queue
+    when it has nothing else to do. Batches come out as they are done: the writer needs no order."""
+    pages = plan.pages
+    shipped = [job for job in jobs if job[0] == "page" and pages[job[1]].self_contained]
+    kept_here = [job for job in jobs if not (job[0] == "page" and pages[job[1]].self_contained)]
+    to_ship = deque(chunked(shipped, _RENDER_CHUNK))
+    mine = deque(chunked(kept_here, _RENDER_CHUNK))
+    in_flight: deque[Future[list[Rendered]]] = deque()
+    # Paths arrive from the workers as fresh strings on every page that names them; this process
+    # keeps them until the build's records are written, so each is swapped for the site's own copy.
+    own = {a.path: a.path for a in plan.renderer.site.articles}
+    done = 0
+    try:
+        while True:
+            # Once this process has only article pages left to take too, fewer wait for the worker:
+            # at the end, this process would otherwise wait idle for all of them.
+            while len(in_flight) < (_SHIPPED_AHEAD if mine else 1) * workers and to_ship:
+                in_flight.append(pool.submit(_run_shipped, plan.ship([index for _, index in to_ship.popleft()])))
+            if in_flight and in_flight[0].done():
+                yield from _received(plan, in_flight.popleft().result(), {}, own)
+            elif mine or to_ship:
+                yield from plan.run(mine.popleft() if mine else to_ship.pop())
+            elif in_flight:
+                yield from _received(plan, in_flight.popleft().result(), {}, own)
+            else:
+                break
+            done += 1
+            progress("render", min(done * _RENDER_CHUNK, len(jobs)), len(jobs))
+    finally:
+        # Stopped early (an error; the writer gave up): the batches in flight finish, or never start,
+        # before anything else touches the spare tree they put files into.
+        for future in in_flight:
+            future.cancel()
+        wait(in_flight)
+    pool.shutdown()  # the workers are for rendering only: the search stage is lighter without them
 
 
 def _received(plan: RenderPlan, batch: list[Rendered], answers: dict, own: dict[str, str]) -> list[Rendered]:

@@ -322,30 +322,12 @@ def write_site(outputs: Iterable[Output], output: Path, *, errors: Sequence[str]
     return SpareTree(output).write(outputs, errors=errors)
 
 
-class SpareTree:
-    """The spare tree of `output`, opened for a build that goes through every output.
+class SparePart:
+    """Puts rendered files into the spare tree (`place`), knowing the live and spare manifests'
+    digests of the files it is given: all of them in a SpareTree, a batch's in `SpareTree.part`."""
 
-    Two trees take turns (blue/green): the live `output` and a spare holding the version before it.
-    The spare is never served, so it is updated in place, touching only files that differ from its
-    own manifest: a rebuild costs what changed, not the size of the site. A file the live tree
-    shares (as a hard link, which also keeps its modification time, so deploys see only real
-    changes) is replaced by a new file, never rewritten; one only the spare holds is rewritten where
-    it is. A spare caught half-updated by a crash has no manifest and is rebuilt from scratch next
-    time.
-
-    Pages are put in by `place` where they are rendered: in forked render workers too, so their
-    bytes never travel to this process. `write` takes every output (those placed, by their digest)
-    and swaps the spare in."""
-
-    def __init__(self, output: Path) -> None:
-        self.output = output
-        self.live, self.live_errors, self.have = _manifests(output)
-        self.spare = spare = spare_dir(output)
-        if spare.is_dir() and not self.have:
-            shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
-        spare.mkdir(exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+    def __init__(self, output: Path, spare: Path, live: dict[str, str], have: dict[str, str]) -> None:
+        self.output, self.spare, self.live, self.have = output, spare, live, have
         self._prefix = str(spare) + "/"  # strings, not Paths: this runs once per file of the site
         self._made_dirs: set[str] = set()
 
@@ -372,6 +354,43 @@ class SpareTree:
         target, same_as_live, is_new = where
         _place(path, target, data, same_as_live, is_new)
         return Placed(digest, touched=True)
+
+
+class SpareTree(SparePart):
+    """The spare tree of `output`, opened for a build that goes through every output.
+
+    Two trees take turns (blue/green): the live `output` and a spare holding the version before it.
+    The spare is never served, so it is updated in place, touching only files that differ from its
+    own manifest: a rebuild costs what changed, not the size of the site. A file the live tree
+    shares (as a hard link, which also keeps its modification time, so deploys see only real
+    changes) is replaced by a new file, never rewritten; one only the spare holds is rewritten where
+    it is. A spare caught half-updated by a crash has no manifest and is rebuilt from scratch next
+    time.
+
+    Pages are put in by `place` where they are rendered: in render workers too (through `part`), so
+    their bytes never travel to this process. `write` takes every output (those placed, by their digest)
+    and swaps the spare in."""
+
+    def __init__(self, output: Path) -> None:
+        live, self.live_errors, have = _manifests(output)
+        spare = spare_dir(output)
+        if spare.is_dir() and not have:
+            shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
+        spare.mkdir(exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+        super().__init__(output, spare, live, have)
+
+    def part(self, paths: Sequence[str]) -> SparePart:
+        """What placing these files needs, for a process that does not share this one's memory:
+        the two manifests' entries for them, not the whole site's."""
+        live, have = self.live, self.have
+        return SparePart(
+            self.output,
+            self.spare,
+            {p: live[p] for p in paths if p in live},
+            {p: have[p] for p in paths if p in have},
+        )
 
     def write(self, outputs: Iterable[Output], *, errors: Sequence[str] = ()) -> WriteStats:
         """Every output of the site, streamed (never all held in memory), then the swap. An output

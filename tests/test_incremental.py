@@ -19,7 +19,7 @@ from broadsheet import builder, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.config import load_config
-from broadsheet.errors import BuildFailed
+from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.model import Article
 from broadsheet.render import Output, Renderer
 from broadsheet.write import SpareTree
@@ -258,6 +258,35 @@ def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
     assert_same_tree(root / "parallel", root / "sequential")
 
 
+def test_the_lean_render_worker_renders_article_pages_without_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a build cache, the render worker is forked before the site is loaded and holds none of
+    it: it renders the article pages it is sent, and the pages are those of a build in one process."""
+    root = big_project(tmp_path)
+    log = os.open(tmp_path / "renders.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the worker
+    render_batch = render_stage.RenderPlan.render
+
+    def logged(self: render_stage.RenderPlan, items: Sequence) -> list:
+        for item in items:
+            template = getattr(item, "template", "feed")
+            os.write(log, f"{os.getpid()} {len(self.renderer.site.articles)} {template}\n".encode())
+        return render_batch(self, items)
+
+    monkeypatch.setattr(render_stage.RenderPlan, "render", logged)
+    config = load_config(root=root)
+    result = build(config, BuildOptions(output_dir=root / "parallel", jobs=2))
+    os.close(log)
+    renders = [line.split() for line in (tmp_path / "renders.log").read_text().splitlines()]
+    assert len(renders) == result.rendered_pages
+    elsewhere = [(site, template) for pid, site, template in renders if int(pid) != os.getpid()]
+    assert len(elsewhere) > 64  # more than one batch
+    assert {site for site, _ in elsewhere} == {"0"}  # no article of the site in the worker
+    assert {template for _, template in elsewhere} == {"article.html"}
+    build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
+    assert_same_tree(root / "parallel", root / "sequential")
+
+
 def test_list_entries_are_rendered_once_by_all_render_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,7 +348,10 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
     assert_same_tree(root / "kept-150", root / "kept-1000000")
 
 
-def test_a_write_that_stops_early_stops_the_render_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("cache", [False, True], ids=["forked-worker", "lean-worker"])
+def test_a_write_that_stops_early_stops_the_render_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: bool
+) -> None:
     """The render workers put pages into the spare tree themselves: when the writer fails midway, they
     must be gone before the error reaches the caller (who may build again into that tree)."""
     root = big_project(tmp_path)
@@ -333,12 +365,32 @@ def test_a_write_that_stops_early_stops_the_render_workers(tmp_path: Path, monke
     monkeypatch.setattr(SpareTree, "write", failing_write)
     before = set(multiprocessing.active_children())  # any an earlier test left are not this build's
     try:
-        build(load_config(root=root), BuildOptions(jobs=2, cache=False))
+        build(load_config(root=root), BuildOptions(jobs=2, cache=cache))
     except OSError as exc:  # while the error is handled (its traceback holds every frame of the build)
         assert "no space left" in str(exc)
         assert set(multiprocessing.active_children()) - before == set()
     else:
         pytest.fail("the build did not fail")
+
+
+def test_a_template_error_in_the_lean_render_worker_names_the_template_and_line(tmp_path: Path) -> None:
+    """An article page that fails to render in the lean worker fails the build as it would in this
+    process: with the template's name and line, and the live site left as it was."""
+    root = big_project(tmp_path)
+    config = load_config(root=root)
+    build(config, BuildOptions(jobs=2))
+    before = (root / "site" / "index.html").read_bytes()
+    article = root / "templates" / "article.html"
+    lines = article.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "{% block main %}" in line)
+    lines.insert(at + 1, "{{ article.title.no_such_thing() }}\n")
+    article.write_text("".join(lines))
+    for jobs in (2, 1):  # in the worker, then in this process
+        with pytest.raises(BroadsheetError) as failed:
+            build(config, BuildOptions(jobs=jobs))
+        assert failed.value.path == "article.html" and failed.value.line == at + 2
+        assert "template error while rendering /20" in str(failed.value)
+        assert (root / "site" / "index.html").read_bytes() == before
 
 
 def test_dask_cluster_build_is_identical(tmp_path: Path) -> None:
@@ -511,6 +563,9 @@ def test_related_stories_found_are_stored_as_they_come_and_reused(
     root = big_project(tmp_path)
     (root / "site.toml").write_text('title = "Big"\n')
     monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 16)
+    # Related stories of article pages sent to a lean render worker are found as they are sent, a
+    # few batches ahead of the writer: fewer ahead here, where the site has only five batches.
+    monkeypatch.setattr(render_stage, "_SHIPPED_AHEAD", 2)
     stored: list[int] = []
     put_related = BuildCache.put_related
 
@@ -521,7 +576,7 @@ def test_related_stories_found_are_stored_as_they_come_and_reused(
     monkeypatch.setattr(BuildCache, "put_related", putting)
     run(root)
     # Answers come in batches of pages (64, from either process): a few batches at a time at most.
-    assert len([n for n in stored if n]) >= 3 and max(stored) <= 3 * 64 and sum(stored) == 300
+    assert len([n for n in stored if n]) >= 3 and max(stored) <= (2 + 1) * 64 and sum(stored) == 300
     config = load_config(root / "site.toml")
     db = sqlite3.connect(builder.cache_path_for(config, root / "content", root / "site"))
     assert db.execute("SELECT count(*) FROM related").fetchone() == (300,)
