@@ -325,6 +325,8 @@ def _render_and_write(
     todo = render_order(pages, todo)
     html_urls = [p.url for p in pages if p.url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
+    if lean is not None and not precompress:
+        search.start_elsewhere(lean, tree)
 
     rendered: list[str] = []
     # Each page rendered gets a new record: its inputs' key, its digest and the articles it read.
@@ -384,6 +386,7 @@ def _render_and_write(
         # Render workers put files into the spare tree: when the writer stops early (an error), the
         # workers stop too, their batches in flight done, before anything else touches that tree.
         source.close()
+        search.close()
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

@@ -339,19 +339,23 @@ class CachedBodies(_Reader):
         self.fresh = fresh
 
     def __call__(self, article: Article) -> str:
-        return self._get(article, 0, "rendered")
+        return self._get(article.digest, article.path, 0, "rendered")
 
     def terms(self, article: Article) -> str:
         """Its search terms, space-separated (search_index.article_terms)."""
-        return self._get(article, 1, "terms")
+        return self._get(article.digest, article.path, 1, "terms")
 
-    def _get(self, article: Article, index: int, column: str) -> str:
-        found = self.fresh.get(article.digest)
+    def terms_at(self, digest: str, path: str) -> str:
+        """`terms` of the article at `path` whose content digest is `digest`, where there is no Article."""
+        return self._get(digest, path, 1, "terms")
+
+    def _get(self, digest: str, path: str, index: int, column: str) -> str:
+        found = self.fresh.get(digest)
         if found is not None:
             return found[index]
-        row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", article.digest)  # noqa: S608
+        row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", digest)  # noqa: S608
         if row is None:
             raise BroadsheetError(
-                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=article.path
+                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=path
             )
         return row[0]

@@ -25,6 +25,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from typing import TypeVar
 
 from broadsheet.model import Article, Site
 from broadsheet.pages import day_label
@@ -37,6 +38,7 @@ _WORD = re.compile(r"\w+")
 # wherever CPython runs in practice.
 _NUMBERS = "I" if array("I").itemsize >= 4 else "L"
 # Every ASCII character that is not a word character (in _WORD's sense) -> a space.
+_Shard = TypeVar("_Shard")
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
 
 
@@ -84,7 +86,7 @@ def _dump(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _documents(site: Site) -> list[Article]:
+def documents(site: Site) -> list[Article]:
     """Articles in document-number order: oldest first, so new articles get the next numbers."""
     return sorted(site.articles, key=lambda a: (a.date, a.slug, a.path))
 
@@ -130,18 +132,37 @@ def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
 
 
 def search_files(
-    site: Site, terms_of: Callable[[Article], str], summary_of: Callable[[Article], str], *, base_path: str
-) -> Iterator[tuple[str, bytes]]:
+    site: Site,
+    terms_of: Callable[[Article], str],
+    summary_of: Callable[[Article], str],
+    *,
+    base_path: str,
+    shards: Iterable[tuple[str, _Shard]] | None = None,
+) -> Iterator[tuple[str, bytes | _Shard]]:
     """(path, bytes) of every index file, in a stable order. `terms_of(article)`: its terms (as
     article_terms gives them), and `summary_of(article)`, each asked for once per article, when
-    needed: neither is held for the whole site."""
-    docs = _documents(site)
+    needed: neither is held for the whole site. `shards`: the term shards made elsewhere, as
+    (path, whatever stands for their bytes there), instead of from `terms_of`: `term_shards` of the
+    terms of `documents(site)`, in that order."""
+    docs = documents(site)
+    made = term_shards(terms_of(article) for article in docs) if shards is None else shards
+    for chunk in range(-(-len(docs) // CHUNK)):
+        yield f"{SEARCH_DIR}/docs-{chunk}.json", _doc_rows(docs, chunk, summary_of, base_path)
+    names = []
+    for path, data in made:
+        names.append(path.removeprefix(f"{SEARCH_DIR}/t-").removesuffix(".json"))
+        yield path, data
+    yield f"{SEARCH_DIR}/meta.json", _meta(site, len(docs), names)
+
+
+def term_shards(terms: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of each term shard, by name, from each document's terms in document order."""
     # The one part that grows with the archive (an entry per distinct term of every article): each
     # term's document numbers as 4-byte integers, not a list's 8-byte pointers, written out without
     # ever becoming lists (_dump_postings).
     postings: dict[str, array[int]] = {}
-    for number, article in enumerate(docs):
-        for term in terms_of(article).split():
+    for number, text in enumerate(terms):
+        for term in text.split():
             numbers = postings.get(term)
             if numbers is None:
                 numbers = postings[term] = array(_NUMBERS)
@@ -150,12 +171,8 @@ def search_files(
     for term, numbers in postings.items():  # each distinct term once, not once per article
         shards[shard_name(term)][term] = numbers
     del postings
-    for chunk in range(-(-len(docs) // CHUNK)):
-        yield f"{SEARCH_DIR}/docs-{chunk}.json", _doc_rows(docs, chunk, summary_of, base_path)
-    names = sorted(shards)
-    for name in names:
+    for name in sorted(shards):
         yield f"{SEARCH_DIR}/t-{name}.json", _dump_postings(shards.pop(name))  # written shards are let go
-    yield f"{SEARCH_DIR}/meta.json", _meta(site, len(docs), names)
 
 
 def patch_search_files(
@@ -173,7 +190,7 @@ def patch_search_files(
     bytes, or None for a shard that is no longer needed. `terms_of(article)` gives an article's
     terms now, `current(path)` a file's bytes as they are; `files` lists them all. None when the
     index can't be updated in place."""
-    docs = _documents(site)
+    docs = documents(site)
     number = {a.path: n for n, a in enumerate(docs)}
     have = set(files)
     out: dict[str, bytes | None] = {}

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
 from pathlib import Path
 
-from broadsheet.cache import BuildCache
+from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.model import Article, Site
-from broadsheet.render import Output, Renderer
-from broadsheet.search_index import patch_search_files, search_files, search_fingerprint
-from broadsheet.write import file_digest
+from broadsheet.render import Output, Placed, Renderer
+from broadsheet.search_index import (
+    SEARCH_DIR,
+    documents,
+    patch_search_files,
+    search_files,
+    search_fingerprint,
+    term_shards,
+)
+from broadsheet.write import SparePart, SpareTree, file_digest
 
 
 class SearchOutputs:
@@ -30,13 +38,34 @@ class SearchOutputs:
         self.site, self.renderer, self.terms_of, self.cache = site, renderer, terms_of, cache
         self.manifest, self.output_dir, self.changed = manifest, output_dir, changed
         self.key = search_fingerprint(site, renderer.config.base_path)
-        self.known = cache.blob("search") if cache else None
+        self.known = known = cache.blob("search") if cache else None
+        self.intact = known is not None and all(manifest.get(path) == d for path, d in known[1].items())
         self.paths: list[str] = []
         self.made_again = False  # every file made from every article's terms (not kept or patched)
+        self._shards: Future[list[tuple[str, Placed]]] | None = None
+
+    def start_elsewhere(self, pool: Executor, tree: SpareTree) -> None:
+        """When the index is to be made again from every article, have `pool` (a lean render
+        worker, which reads the terms from the cache itself) make its term shards meanwhile and
+        put them into `tree`: the part of the index that grows with the archive, in time and memory
+        (2 s at 10,000 wire stories), is then neither held nor waited for by this process."""
+        if self.changed is not None or self.cache is None or (self.intact and self.known[0] == self.key):
+            return  # kept or patched here: each needs only a few articles' terms
+        prefix = f"{SEARCH_DIR}/t-"
+        part = tree.part([p for p in {*tree.live, *tree.have} if p.startswith(prefix)])
+        docs = [(a.digest, a.path) for a in documents(self.site)]
+        self._shards = pool.submit(placed_term_shards, docs, self.cache.path, part)
+
+    def close(self) -> None:
+        """The shards being made elsewhere are done, or never started: the build has stopped with
+        them still in flight, and nothing else may touch the spare tree before they are."""
+        if self._shards is not None:
+            self._shards.cancel()
+            wait([self._shards])
 
     def outputs(self) -> Iterator[Output]:
         known = self.known
-        intact = known is not None and all(self.manifest.get(path) == d for path, d in known[1].items())
+        intact = self.intact
         if intact and known[0] == self.key:
             yield from self._keep(known[1])
             return
@@ -59,9 +88,16 @@ class SearchOutputs:
                 return
         self.made_again = True
         base_path = self.renderer.config.base_path
-        for path, data in search_files(self.site, self.terms_of, self.renderer.summary, base_path=base_path):
+        shards = self._placed(self._shards) if self._shards is not None else None
+        for path, data in search_files(
+            self.site, self.terms_of, self.renderer.summary, base_path=base_path, shards=shards
+        ):
             self.paths.append(path)
-            yield Output(path, data)
+            yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
+
+    @staticmethod
+    def _placed(shards: Future[list[tuple[str, Placed]]]) -> Iterator[tuple[str, Placed]]:
+        yield from shards.result()  # asked for once the documents files are written
 
     def _keep(self, files: Mapping[str, str]) -> Iterator[Output]:
         for path, digest in files.items():
@@ -79,3 +115,10 @@ class SearchOutputs:
     def remember(self, digests: Mapping[str, str]) -> None:
         assert self.cache is not None
         self.cache.set_blob("search", (self.key, {path: digests[path] for path in self.paths}))
+
+
+def placed_term_shards(docs: Sequence[tuple[str, str]], cache_path: Path, part: SparePart) -> list[tuple[str, Placed]]:
+    """The term shards of the articles `docs` names (digest, path), in document order, with their
+    terms read from the cache: each put into the spare tree through `part` as it is made."""
+    bodies = CachedBodies({}, cache_path)
+    return [(path, part.place(path, data)) for path, data in term_shards(bodies.terms_at(*doc) for doc in docs)]

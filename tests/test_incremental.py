@@ -447,30 +447,63 @@ def test_comparing_every_page_keeps_no_page_context(project: Path, monkeypatch: 
     assert [page.url for page in plans[0].pages if page._context is not None] == []
 
 
-def test_search_terms_stay_in_the_cache_and_are_read_once_each(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_terms_stay_in_the_cache_and_are_read_once_each(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Only the search index reads an article's terms (kilobytes of real prose each): a build with a
     cache keeps no terms or bodies in memory, and reads each article's terms once when the index
-    is made again."""
+    is made again, in whichever process makes it."""
     run(project)
-    asked: list[str] = []
-    held: list[int] = []
-    terms_of = CachedBodies.terms
+    log = os.open(tmp_path / "terms.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the workers
+    get = CachedBodies._get
 
-    def counted(self: CachedBodies, article: Article) -> str:
-        asked.append(article.path)
-        held.append(len(self.fresh))
-        return terms_of(self, article)
+    def counted(self: CachedBodies, digest: str, path: str, index: int, column: str) -> str:
+        if column == "terms":
+            os.write(log, f"{path} {len(self.fresh)}\n".encode())
+        return get(self, digest, path, index, column)
 
-    monkeypatch.setattr(CachedBodies, "terms", counted)
+    monkeypatch.setattr(CachedBodies, "_get", counted)
     edit(first_article(project), "tags: [", "tags: [Brand New Tag, ")  # the index is made again
     result = run(project)
+    os.close(log)
+    asked = [line.split() for line in (tmp_path / "terms.log").read_text().splitlines()]
     assert result.parsed_files == 1
-    assert sorted(asked) == sorted(
-        {p.relative_to(project / "content").as_posix() for p in (project / "content").rglob("*.md")}
+    assert sorted(path for path, _ in asked) == sorted(
+        p.relative_to(project / "content").as_posix() for p in (project / "content").rglob("*.md")
     )
-    assert set(held) == {0}  # the edited article's body and terms went to the cache too
+    assert {held for _, held in asked} == {"0"}  # the edited article's body and terms went to the cache too
     monkeypatch.undo()
     cold_equals_incremental(project)
+
+
+def test_the_lean_render_worker_makes_the_term_shards_and_this_process_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that makes the search index again has the lean render worker make its term shards
+    (the part that grows with the archive) while this process renders; they are the shards a build
+    in one process makes, and this process reads no article's terms."""
+    root = big_project(tmp_path)
+    log = os.open(tmp_path / "shards.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    place = write.SparePart.place
+
+    def logged(self: write.SparePart, path: str, data: bytes) -> render.Placed:
+        if path.startswith("search/t-"):
+            os.write(log, f"{os.getpid()} {path}\n".encode())
+        return place(self, path, data)
+
+    monkeypatch.setattr(write.SparePart, "place", logged)
+    terms_here: list[str] = []
+    monkeypatch.setattr(CachedBodies, "terms", lambda self, article: terms_here.append(article.path))
+    result = build(load_config(root=root), BuildOptions(output_dir=root / "parallel", jobs=2))
+    os.close(log)
+    placed = [line.split() for line in (tmp_path / "shards.log").read_text().splitlines()]
+    shards = sorted(p.relative_to(root / "parallel").as_posix() for p in (root / "parallel" / "search").glob("t-*"))
+    assert len(shards) > 20 and sorted(path for _, path in placed) == shards  # each placed once, by the worker
+    assert len({pid for pid, _ in placed}) == 1 and int(placed[0][0]) != os.getpid()
+    assert terms_here == [] and result.stats.written == result.stats.files
+    monkeypatch.undo()
+    build(load_config(root=root), BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
+    assert_same_tree(root / "parallel", root / "sequential")
 
 
 def test_paths_and_digests_are_held_once_by_the_manifests_and_the_page_records(project: Path) -> None:
