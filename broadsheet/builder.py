@@ -17,7 +17,7 @@ import gc
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from sys import intern
@@ -111,6 +111,17 @@ def cache_path_for(config: SiteConfig, content_dir: Path, output_dir: Path) -> P
 def build(config: SiteConfig, options: BuildOptions = BuildOptions(), progress: Progress = _no_progress) -> BuildResult:
     """Build the site. Raises BuildFailed on input errors (unless keep_going) and leaves the
     previous output untouched; with keep_going, builds what it can and returns the errors."""
+    try:
+        return _build(config, options, progress)
+    except BrokenExecutor as exc:
+        # The kernel's out-of-memory killer, or a signal: the spare tree was never swapped in.
+        raise BroadsheetError(
+            "a worker process of the build stopped unexpectedly (killed, or out of memory?); the site was left "
+            "as it was. Build again, or with --jobs 1 to build in one process"
+        ) from exc
+
+
+def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> BuildResult:
     started = time.perf_counter()
     if options.base_url:
         config = replace(config, base_url=options.base_url)

@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import shutil
+import signal
 import sqlite3
 import time
 from collections import OrderedDict
@@ -391,6 +392,35 @@ def test_a_template_error_in_the_lean_render_worker_names_the_template_and_line(
         assert failed.value.path == "article.html" and failed.value.line == at + 2
         assert "template error while rendering /20" in str(failed.value)
         assert (root / "site" / "index.html").read_bytes() == before
+
+
+def test_a_render_worker_that_is_killed_fails_the_build_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-build (the out-of-memory killer, say) is reported as what it is, not as a
+    traceback of the process pool's; the live site stays as it was and no worker is left behind."""
+    root = big_project(tmp_path)
+    config = load_config(root=root)
+    build(config, BuildOptions(jobs=2))
+    before = tree(root / "site")
+    edit(root / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")  # every page again
+    parent = os.getpid()
+    render_batch = render_stage.RenderPlan.render
+
+    def killed_in_a_worker(self: render_stage.RenderPlan, items: Sequence) -> list:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return render_batch(self, items)
+
+    monkeypatch.setattr(render_stage.RenderPlan, "render", killed_in_a_worker)
+    children = set(multiprocessing.active_children())
+    with pytest.raises(BroadsheetError, match="worker process of the build stopped unexpectedly"):
+        build(config, BuildOptions(jobs=2))
+    assert set(multiprocessing.active_children()) - children == set()
+    assert tree(root / "site") == before
+    monkeypatch.undo()
+    build(config, BuildOptions(jobs=2))  # and the next build works
+    assert b"<p>edited</p>" in (root / "site" / "index.html").read_bytes()
 
 
 def test_dask_cluster_build_is_identical(tmp_path: Path) -> None:
