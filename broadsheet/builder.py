@@ -16,7 +16,7 @@ import contextlib
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,7 +32,14 @@ from broadsheet.cache import (
     dependency_string,
 )
 from broadsheet.config import SiteConfig
-from broadsheet.deps import Fingerprinter, global_fingerprint, structure_key
+from broadsheet.deps import (
+    TEMPLATE_DEP,
+    Fingerprinter,
+    changed_templates,
+    global_fingerprint,
+    structure_key,
+    template_digests,
+)
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
@@ -314,20 +321,30 @@ def _render_and_write(
     ]  # paths interned: the same objects as in the manifests and the cache's records (write, cache)
     entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
     global_key = fingerprints.global_key.decode()
+    # Pages that loaded a template edited since the last build, whatever else they show; with a
+    # template added or removed (or none known), every page.
+    templates = template_digests(templates_dir)
+    edited = changed_templates(cache.blob("templates"), templates) if cache else None
+    stale = cache.pages_reading(TEMPLATE_DEP + name for name in edited) if cache and edited else set()
     # The last build's page records, unless every page is rendered anyway: then they are not compared.
-    everything = cache is None or (changed is None and (not cache.has_pages() or cache.get("global") != global_key))
+    everything = (
+        cache is None
+        or edited is None
+        or (changed is None and (not cache.has_pages() or cache.get("global") != global_key))
+        or len(stale) * 2 > len(entries)  # (a page shell most pages extend): cheaper than comparing
+    )
     known = cache.pages() if cache and not everything else {}
     if everything:
-        # Every page is rendered (cold, or the templates or settings changed): fingerprints are only
-        # for the next build, so the workers make them along with the pages.
+        # Every page is rendered (cold, or the settings or a template most pages use changed):
+        # fingerprints are only for the next build, so the workers make them along with the pages.
         todo: list[Job] = [(kind, index) for kind, index, *_ in entries]
         records = ([], todo, {}, len(entries) if cache else 0)
         plan_fingerprints, plan_related = (fingerprints if cache else None), finder
     else:
-        dirty = cache.pages_reading(changed) if changed is not None else None
-        records = _plan_renders(entries, fingerprints, known, manifest, dirty)
+        dirty = cache.pages_reading(changed) | stale if changed is not None else None
+        records = _plan_renders(entries, fingerprints, known, manifest, dirty, stale)
         if records is None:  # the last build's page records do not fit: compare every page
-            records = _plan_renders(entries, fingerprints, known, manifest, None)
+            records = _plan_renders(entries, fingerprints, known, manifest, None, stale)
         plan_fingerprints, plan_related = None, None
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
@@ -422,6 +439,7 @@ def _render_and_write(
         )
         cache.set("built", state)
         cache.set("global", global_key)
+        cache.set_blob("templates", templates)
     return stats, tuple(rendered), fingerprinted
 
 
@@ -435,11 +453,13 @@ def _plan_renders(
     known: Mapping[str, tuple[str, str]],
     manifest: Mapping[str, str],
     dirty: set[str] | None,
+    stale: Container[str] = (),
 ) -> tuple[list[Output], list[Job], dict[str, tuple[str, set[str]]], int] | None:
     """Which outputs are still right (kept) and which to render (todo), with the fresh (key, deps)
     of each page to render (rendering adds the articles its templates read), and how many pages
     were fingerprinted. With `dirty` (the site's structure is unchanged: the pages reading an
-    edited article), only those are; None when the last build's records do not fit."""
+    edited article or template), only those are; None when the last build's records do not fit.
+    Pages in `stale` (which loaded an edited template) are rendered whatever their key."""
     kept: list[Output] = []
     todo: list[Job] = []
     fresh: dict[str, tuple[str, set[str]]] = {}
@@ -459,7 +479,7 @@ def _plan_renders(
     for kind, index, path, template, context in entries:
         key, deps = fingerprints.key_and_deps(path, template, context())
         old = known.get(path)
-        if old and old[0] == key and manifest.get(path) == old[1]:
+        if old and old[0] == key and manifest.get(path) == old[1] and path not in stale:
             kept.append(Output(path, keep=old[1]))  # same inputs: it reads the same articles too
         else:
             fresh[path] = (key, deps)

@@ -1,18 +1,21 @@
 """Page fingerprints: a hash of everything a page can show, so unchanged pages are not re-rendered.
 
-A page's key covers the global inputs (Broadsheet's code, every template file, the config) and the
-page's own context, walked recursively. An article contributes its content digest and path (the
+A page's key covers the global inputs (Broadsheet's code, the config, the theme's copied files) and
+the page's own context, walked recursively. An article contributes its content digest and path (the
 digest covers every frontmatter field and the body), a tag/source/author or a period contributes its
-name and all its articles. Anything a template can reach from the context is therefore in the key:
-if the key is unchanged, so are the page's bytes.
+name and all its articles. Anything a template can reach from the context is therefore in the key.
+The templates are not: each page records the template files it loaded, and an edit to one
+re-renders the pages that loaded it (`changed_templates`). With the key and those templates
+unchanged, so are the page's bytes.
 
 Each page also has dependencies: the articles its context names directly, plus those its templates
-read while it rendered (render.TrackingEnvironment). While the site's structure (which articles
-exist, their order, URLs and memberships: `structure_key`) and the global inputs stay the same, a
-page can only change through an article it depends on: a group reached through the context adds
-only its structure (its URL, its count) unless the template reads its articles. So a build after an
-edit re-renders the pages depending on the edited articles without fingerprinting the others: a
-month page that lists the edited headline, but not the next day's page that links to the month.
+read while it rendered (render.TrackingEnvironment), and those template files. While the site's
+structure (which articles exist, their order, URLs and memberships: `structure_key`) and the global
+inputs stay the same, a page can only change through an article it depends on: a group reached
+through the context adds only its structure (its URL, its count) unless the template reads its
+articles. So a build after an edit re-renders the pages depending on the edited articles without
+fingerprinting the others: a month page that lists the edited headline, but not the next day's page
+that links to the month.
 """
 
 from __future__ import annotations
@@ -28,24 +31,48 @@ from broadsheet.cache import code_fingerprint
 from broadsheet.config import SiteConfig
 from broadsheet.model import Article, Period, Site, Term
 
+# A page's dependency on a template file: the file's name (as the template loader knows it) after this
+# prefix, beside the paths of the articles it reads, which are relative and never start with it.
+TEMPLATE_DEP = "/"
+# Theme files that are copied, not rendered (templates/static/ under content-hashed names, which every
+# page links; templates/root/): a change there is a global input.
+_COPIED = ("static", "root")
 
-def templates_fingerprint(templates_dir: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(p for p in templates_dir.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(templates_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+
+def template_digests(templates_dir: Path) -> dict[str, str]:
+    """Each file of the theme by its name under `templates_dir` -> a digest of its bytes."""
+    return {
+        path.relative_to(templates_dir).as_posix(): hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        for path in sorted(p for p in templates_dir.rglob("*") if p.is_file())
+    }
+
+
+def is_rendered_template(name: str) -> bool:
+    """Whether a theme file (by `template_digests` name) is a template pages are rendered with,
+    which is then a dependency of the pages that load it, not of every page."""
+    return name.split("/", 1)[0] not in _COPIED
 
 
 def global_fingerprint(config: SiteConfig, templates_dir: Path, extra: Mapping[str, Any]) -> str:
-    """Inputs every page shares: a change here re-renders everything (but re-parses nothing)."""
+    """Inputs every page shares: a change here re-renders everything (but re-parses nothing). The
+    templates pages are rendered with are not among them: each page depends on those it loaded."""
     digest = hashlib.blake2b(digest_size=16)
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "root"}
     digest.update(repr(sorted(settings.items())).encode())
     digest.update(repr(sorted(extra.items())).encode())
     digest.update(code_fingerprint().encode())
-    digest.update(templates_fingerprint(templates_dir).encode())
+    copied = {name: d for name, d in template_digests(templates_dir).items() if not is_rendered_template(name)}
+    digest.update(repr(sorted(copied.items())).encode())
     return digest.hexdigest()
+
+
+def changed_templates(before: Mapping[str, str] | None, now: Mapping[str, str]) -> set[str] | None:
+    """The rendered templates whose bytes differ between two `template_digests`; None when a file
+    was added or removed, or `before` is unknown: a page may depend on a template's absence
+    (`{% include ... ignore missing %}`), which no page records."""
+    if before is None or before.keys() != now.keys():
+        return None
+    return {name for name, d in now.items() if before[name] != d and is_rendered_template(name)}
 
 
 class Fingerprinter:

@@ -21,6 +21,7 @@ from jinja2 import (
     FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     select_autoescape,
 )
@@ -30,6 +31,7 @@ from markupsafe import Markup
 
 from broadsheet.assets import hash_static
 from broadsheet.config import SiteConfig
+from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url
 from broadsheet.model import Article, Site
@@ -71,6 +73,8 @@ def json_ld(value: Any) -> Markup:
 # Callables that take a context or environment say so with a `jinja_pass_arg` attribute; these
 # kinds have no other way to (Jinja looks for one on their __call__ too, which these don't have).
 _PLAIN_CALLABLES = frozenset({FunctionType, MethodType, BuiltinFunctionType, Macro})
+_MACROS = "_macros.html"  # the theme's macros: item_html() renders its `item`
+_MACROS_DEP = TEMPLATE_DEP + _MACROS
 # Macro options that another process can be sent (and compared by value there).
 _PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
@@ -106,10 +110,23 @@ class TrackingEnvironment(Environment):
     and those it hands to a helper or macro. A page that reaches an article only through a group
     (a month's count, the previous day's link) does not depend on what that article says, so an
     edit to it need not render that page again (see deps.py). Lookups through `len` or `==` are
-    not seen; what a page reaches that way is part of the site's structure."""
+    not seen; what a page reaches that way is part of the site's structure. It notes the template
+    files loaded too (each `extends`, `import` and `include` loads one as the page renders), so
+    that a template edit renders again only the pages that use that template."""
 
     context_class = _TrackingContext
-    touched: set[str] | None = None  # article paths read by the render in progress
+    touched: set[str] | None = None  # article paths read and templates loaded (TEMPLATE_DEP + name)
+
+    def get_template(self, name: str | Template, parent: str | None = None, globals: Any = None) -> Template:
+        return self._noted(super().get_template(name, parent, globals))
+
+    def select_template(self, names: Any, parent: str | None = None, globals: Any = None) -> Template:
+        return self._noted(super().select_template(names, parent, globals))
+
+    def _noted(self, template: Template) -> Template:
+        if self.touched is not None and template.name is not None:
+            self.touched.add(TEMPLATE_DEP + template.name)
+        return template
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Environment.getattr inlined: every `a.b` in a template comes here.
@@ -250,10 +267,13 @@ class Renderer:
         key = (article.path, *sorted(options.items())) if len(options) > 1 else (article.path, *options.items())
         items = self._items
         found = items.get(key)
+        touched = getattr(self.env, "touched", None)
+        if touched is not None:  # the page uses the macro, whether its entry is rendered now or was before
+            touched.add(_MACROS_DEP)
         if found is not None:
             items.move_to_end(key)
             return Markup(found.decode())  # noqa: S704 - a template's output
-        macro = self.env.get_template("_macros.html").module.item  # type: ignore[attr-defined]
+        macro = self.env.get_template(_MACROS).module.item  # type: ignore[attr-defined]
         html = Markup(macro(article, **options))  # noqa: S704 - a template's output
         # Kept as UTF-8: one curly quote or accent in an entry makes a str two bytes a character.
         data = items[key] = html.encode()
@@ -288,7 +308,7 @@ class Renderer:
     def preload(self, templates: Iterable[str]) -> None:
         """Compile these templates and the macros now: in the process that forks the render workers,
         so that they share the compiled code instead of each compiling it again."""
-        for name in (*templates, "_macros.html"):
+        for name in (*templates, _MACROS):
             try:
                 self.env.get_template(name)
             except TemplateError:
