@@ -38,7 +38,6 @@ _WORD = re.compile(r"\w+")
 # wherever CPython runs in practice.
 _NUMBERS = "I" if array("I").itemsize >= 4 else "L"
 # Every ASCII character that is not a word character (in _WORD's sense) -> a space.
-_Shard = TypeVar("_Shard")
 _ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
 
 
@@ -129,6 +128,9 @@ def _meta(site: Site, docs: int, shards: Iterable[str]) -> bytes:
             "authors": sorted({t.name for t in site.authors}),
         }
     )
+
+
+_Shard = TypeVar("_Shard")  # what stands for a term shard's bytes where it was made (search_stage: its Placed)
 
 
 def search_files(
