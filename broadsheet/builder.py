@@ -296,7 +296,8 @@ def _render_and_write(
     errors: Sequence[str] = (),
 ) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
-    fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
+    templates = template_digests(templates_dir)
+    fingerprints = Fingerprinter(global_fingerprint(config, templates, renderer.site_globals))
     finder = CachedRelated(
         site, config.related_count, renderer.tag_slugs, fingerprints, RelatedAnswers(cache.path) if cache else None
     )
@@ -323,7 +324,6 @@ def _render_and_write(
     global_key = fingerprints.global_key.decode()
     # Pages that loaded a template edited since the last build, whatever else they show; with a
     # template added or removed (or none known), every page.
-    templates = template_digests(templates_dir)
     edited = changed_templates(cache.blob("templates"), templates) if cache else None
     stale = cache.pages_reading(TEMPLATE_DEP + name for name in edited) if cache and edited else set()
     # The last build's page records, unless every page is rendered anyway: then they are not compared.

@@ -53,15 +53,15 @@ def is_rendered_template(name: str) -> bool:
     return name.split("/", 1)[0] not in _COPIED
 
 
-def global_fingerprint(config: SiteConfig, templates_dir: Path, extra: Mapping[str, Any]) -> str:
-    """Inputs every page shares: a change here re-renders everything (but re-parses nothing). The
-    templates pages are rendered with are not among them: each page depends on those it loaded."""
+def global_fingerprint(config: SiteConfig, theme: Mapping[str, str], extra: Mapping[str, Any]) -> str:
+    """Inputs every page shares: a change here re-renders everything (but re-parses nothing). Of the
+    theme (`template_digests`), only the copied files: each page depends on the templates it loaded."""
     digest = hashlib.blake2b(digest_size=16)
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "root"}
     digest.update(repr(sorted(settings.items())).encode())
     digest.update(repr(sorted(extra.items())).encode())
     digest.update(code_fingerprint().encode())
-    copied = {name: d for name, d in template_digests(templates_dir).items() if not is_rendered_template(name)}
+    copied = {name: d for name, d in theme.items() if not is_rendered_template(name)}
     digest.update(repr(sorted(copied.items())).encode())
     return digest.hexdigest()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers, dependency_string
 from broadsheet.config import SiteConfig
-from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of
+from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of, template_digests
 from broadsheet.errors import BroadsheetError
 from broadsheet.feeds import feed_specs
 from broadsheet.hosting import HEADERS_FILE, headers_file
@@ -194,7 +194,7 @@ def _rebuild(
             paths = {p for p in manifest if p not in gone} | set(search.paths)
             changes.append(Output(HEADERS_FILE, headers_file(paths, set(headers[1]))))
     dirty = cache.pages_reading(changed)
-    fingerprints = Fingerprinter(global_fingerprint(config, templates_dir, renderer.site_globals))
+    fingerprints = Fingerprinter(global_fingerprint(config, template_digests(templates_dir), renderer.site_globals))
     finder = CachedRelated(site, config.related_count, renderer.tag_slugs, fingerprints, RelatedAnswers(cache.path))
     # A page at URL u is written to u or u + "index.html" (urls.output_path).
     urls = {path.removesuffix("index.html") for path in dirty} | dirty

@@ -329,8 +329,10 @@ def _render_lean(
     process renders the other pages meanwhile, and article batches from the far end of the queue
     when it has nothing else to do. Batches come out as they are done: the writer needs no order."""
     pages = plan.pages
-    shipped = [job for job in jobs if job[0] == "page" and pages[job[1]].self_contained]
-    kept_here = [job for job in jobs if not (job[0] == "page" and pages[job[1]].self_contained)]
+    shipped: list[Job] = []
+    kept_here: list[Job] = []
+    for job in jobs:
+        (shipped if job[0] == "page" and pages[job[1]].self_contained else kept_here).append(job)
     to_ship = deque(chunked(shipped, _RENDER_CHUNK))
     mine = deque(chunked(kept_here, _RENDER_CHUNK))
     in_flight: deque[Future[list[Rendered]]] = deque()
