@@ -1,10 +1,10 @@
 """The render stage: pages whose fingerprint changed are rendered, in worker processes too.
 
 With a build cache, the render worker is lean: forked before the site is loaded, it holds none of
-it. It renders the article pages, whose contexts are small (an article, its neighbours, its related
-stories): each batch brings them, made here, with those articles' facts; bodies are read from the
-cache. This process renders the rest (lists, periods, feeds), and article pages too whenever it has
-nothing else to do. A forked worker would inherit the site instead, and every page of memory that
+it. It renders the article pages and the feeds, whose contexts are small (an article, its neighbours,
+its related stories; a feed's newest articles): each batch brings them, made here, with those
+articles' facts; bodies are read from the cache. This process renders the rest (lists, periods), and
+shipped batches too whenever it has nothing else to do. A forked worker would inherit the site instead, and every page of memory that
 either process writes after the fork (CPython's reference counts write to every object read) is
 then held twice: at 100,000 articles the worker held a second copy of most of the site model.
 Without a cache, where bodies exist only in this process's memory, the worker is forked after the
@@ -67,7 +67,8 @@ class Shipment(NamedTuple):
     """A batch for a lean worker (`RenderPlan.ship`)."""
 
     articles: dict[str, tuple[Article, Facts]]  # those the batch's pages name, by path, with their facts
-    contexts: bytes  # (url, template, context) of each page, pickled with articles as references into `articles`
+    # (url, template, context) of each page, or a feed's FeedSpec, pickled with articles as references into `articles`
+    contexts: bytes
     part: SparePart | None  # the spare tree's entries for the batch's files
     site_globals: dict[str, Any]  # what templates see as `site`: it depends on the site
     global_key: str | None  # the fingerprints' key, when the worker makes them
@@ -124,19 +125,26 @@ class RenderPlan:
             out.append((path, place(path, data) if place is not None else data, deps, key))
         return out
 
-    def ship(self, indexes: Sequence[int]) -> Shipment:
-        """A batch of self-contained pages (`Page.self_contained`) for a lean worker: their contexts
-        (made here, then let go), the articles they name with their facts, and the spare tree's
-        entries for their files."""
-        items: list[tuple[str, str, dict[str, Any]]] = []
-        for index in indexes:
-            page = self.pages[index]
-            items.append((page.url, page.template, page.context))
-            page.forget_context()
+    def ship(self, jobs: Sequence[Job]) -> Shipment:
+        """A batch for a lean worker: self-contained pages (`Page.self_contained`) with their contexts
+        (made here, then let go) and feeds, the articles they name with their facts, and the spare
+        tree's entries for their files."""
+        items: list[tuple[str, str, dict[str, Any]] | FeedSpec] = []
+        paths: list[str] = []
+        for kind, index in jobs:
+            if kind == "page":
+                page = self.pages[index]
+                items.append((page.url, page.template, page.context))
+                paths.append(output_path(page.url))
+                page.forget_context()
+            else:
+                feed = self.feeds[index]
+                items.append(feed)
+                paths.append(feed.url)
         buffer = io.BytesIO()
         packer = _Packer(buffer, self.renderer.facts)
         packer.dump(items)
-        part = self.tree.part([output_path(url) for url, _, _ in items]) if self.tree is not None else None
+        part = self.tree.part(paths) if self.tree is not None else None
         key = self.fingerprints.global_key.decode() if self.fingerprints is not None else None
         return Shipment(packer.articles, buffer.getvalue(), part, self.renderer.site_globals, key)
 
@@ -244,9 +252,9 @@ def _run_shipped(shipment: Shipment) -> list[Rendered]:
     plan.renderer.site_globals.update(shipment.site_globals)
     unpickler = pickle.Unpickler(io.BytesIO(shipment.contexts))
     unpickler.persistent_load = articles.__getitem__  # type: ignore[method-assign]
-    batch = [Page.made(*entry) for entry in unpickler.load()]
+    batch = [entry if type(entry) is FeedSpec else Page.made(*entry) for entry in unpickler.load()]
     if shipment.global_key is not None and plan.fingerprints is None:
-        plan.fingerprints = Fingerprinter(shipment.global_key)  # article contexts name no groups: one serves all
+        plan.fingerprints = Fingerprinter(shipment.global_key)  # shipped contexts name no groups: one serves all
     plan.tree = shipment.part
     rendered = plan.render(batch)
     plan.renderer.facts = {}
@@ -325,33 +333,39 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
 def _render_lean(
     plan: RenderPlan, pool: Executor, workers: int, jobs: list[Job], progress: Progress
 ) -> Iterator[Rendered]:
-    """Article pages go to the lean workers, shipped a batch at a time with a few in flight; this
-    process renders the other pages meanwhile, and article batches from the far end of the queue
+    """Article pages and feeds go to the lean workers, shipped a batch at a time with a few in flight;
+    this process renders the other pages meanwhile, and shipped batches from the far end of the queue
     when it has nothing else to do. Batches come out as they are done: the writer needs no order."""
     pages = plan.pages
     shipped: list[Job] = []
     kept_here: list[Job] = []
     for job in jobs:
-        (shipped if job[0] == "page" and pages[job[1]].self_contained else kept_here).append(job)
+        # A feed's context names its articles only: feeds are shipped too, after the article pages.
+        (shipped if job[0] == "feed" or pages[job[1]].self_contained else kept_here).append(job)
     to_ship = deque(chunked(shipped, _RENDER_CHUNK))
     mine = deque(chunked(kept_here, _RENDER_CHUNK))
-    in_flight: deque[Future[list[Rendered]]] = deque()
+    in_flight: deque[tuple[Future[list[Rendered]], list[Job]]] = deque()
     # Paths arrive from the workers as fresh strings on every page that names them; this process
     # keeps them until the build's records are written, so each is swapped for the site's own copy.
     own = {a.path: a.path for a in plan.renderer.site.articles}
     done = 0
     try:
         while True:
-            # Once this process has only article pages left to take too, fewer wait for the worker:
+            # Once this process has only shipped batches left to take too, fewer wait for the worker:
             # at the end, this process would otherwise wait idle for all of them.
             while len(in_flight) < (_SHIPPED_AHEAD if mine else 1) * workers and to_ship:
-                in_flight.append(pool.submit(_run_shipped, plan.ship([index for _, index in to_ship.popleft()])))
-            if in_flight and in_flight[0].done():
-                yield from _received(plan, in_flight.popleft().result(), {}, own)
+                batch = to_ship.popleft()
+                in_flight.append((pool.submit(_run_shipped, plan.ship(batch)), batch))
+            if in_flight and in_flight[0][0].done():
+                yield from _received(plan, in_flight.popleft()[0].result(), {}, own)
             elif mine or to_ship:
                 yield from plan.run(mine.popleft() if mine else to_ship.pop())
+            elif in_flight and in_flight[-1][0].cancel():
+                # Nothing left here, and the last batch shipped has not started: it is rendered here
+                # (its contexts made again) rather than waited for.
+                yield from plan.run(in_flight.pop()[1])
             elif in_flight:
-                yield from _received(plan, in_flight.popleft().result(), {}, own)
+                yield from _received(plan, in_flight.popleft()[0].result(), {}, own)
             else:
                 break
             done += 1
@@ -359,9 +373,9 @@ def _render_lean(
     finally:
         # Stopped early (an error; the writer gave up): the batches in flight finish, or never start,
         # before anything else touches the spare tree they put files into.
-        for future in in_flight:
+        for future, _ in in_flight:
             future.cancel()
-        wait(in_flight)
+        wait([future for future, _ in in_flight])
     pool.shutdown()  # the workers are for rendering only: the search stage is lighter without them
 
 

@@ -13,7 +13,13 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import markupsafe
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
+
+from broadsheet.render import _output_escape, make_environment
 
 from .helpers import REPO, build
 from .hostile import LIST_FIELDS, TEXT_FIELDS, URL_FIELDS
@@ -206,3 +212,32 @@ def test_sitemap_is_xml_with_http_urls_only(hostile_site) -> None:  # noqa: ANN0
     locs = [el.text for el in root.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert len(locs) > len(hostile_site.articles)
     assert all(loc.startswith("https://example.org/") and "<" not in loc and '"' not in loc for loc in locs)
+
+
+# --- the templates' own escaping ------------------------------------------------------------------
+# Compiled templates write `{{ value }}` through render._output_escape, not markupsafe.escape (which
+# makes a Markup object per value): it must give the same characters for every value a page outputs.
+_OUTPUT_VALUES = st.one_of(
+    st.text(),
+    st.text().map(Markup),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.lists(st.text(), max_size=3),
+)
+
+
+@given(_OUTPUT_VALUES)
+def test_template_output_is_escaped_exactly_as_markupsafe_escapes_it(value: object) -> None:
+    assert _output_escape(value) == str(markupsafe.escape(value))
+
+
+@given(st.text(), st.text())
+def test_templates_escape_what_they_output_and_keep_what_is_markup(text: str, markup: str) -> None:
+    env = make_environment(REPO / "templates")
+    template = env.from_string("{{ text }}|{{ markup }}|{{ number }}|{{ text ~ '<' }}|{{ text | e }}")
+    assert template.root_render_func.__globals__["escape"] is _output_escape
+    shown = template.render(text=text, markup=Markup(markup), number=3)
+    escaped = str(markupsafe.escape(text))
+    assert shown == f"{escaped}|{markup}|3|{markupsafe.escape(text + '<')}|{escaped}"
