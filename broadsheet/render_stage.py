@@ -4,9 +4,10 @@ With a build cache, the render worker is lean: forked before the site is loaded,
 it. It renders the article pages and the feeds, whose contexts are small (an article, its neighbours,
 its related stories; a feed's newest articles): each batch brings them, made here, with those
 articles' facts; bodies are read from the cache. This process renders the rest (lists, periods), and
-shipped batches too whenever it has nothing else to do. A forked worker would inherit the site instead, and every page of memory that
-either process writes after the fork (CPython's reference counts write to every object read) is
-then held twice: at 100,000 articles the worker held a second copy of most of the site model.
+shipped batches too whenever it has nothing else to do. A forked worker would inherit the site
+instead, and every page of memory that either process writes after the fork (CPython's reference
+counts write to every object read) is then held twice: at 100,000 articles the worker held a second
+copy of most of the site model.
 Without a cache, where bodies exist only in this process's memory, the worker is forked after the
 site is planned and receives page numbers.
 """
