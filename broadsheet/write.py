@@ -611,12 +611,18 @@ def _write_over(target: Path, data: bytes) -> None:
     """Replace `target`'s bytes. A file the live tree shares (a hard link) is replaced by a new file
     (new inode); one only the spare has is rewritten where it is, which spares the file system a
     new inode and a freed one (on ext4 without a journal, freshly freed inodes make every later
-    new file slower to place)."""
+    new file slower to place).
+
+    The new file is made after the old name is removed, not renamed over it: nothing reads the
+    spare while it is updated (it has no manifest then, and a crash leaves it to be made again), and
+    ext4 writes a file's data out at once when it is renamed over another (its auto_da_alloc), which
+    made each such file take 220 µs here against 40 µs, the bulk of a template change after an edit."""
     if _rewrite_unshared(target, data):
         return
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+    with open(target, "xb") as handle:
+        handle.write(data)
 
 
 def _rewrite_unshared(target: Path, data: bytes) -> bool:
@@ -651,12 +657,13 @@ def _link_new(existing: Path, target: Path) -> bool:
 
 
 def _link_over(existing: Path, target: Path) -> bool:
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.lnk")
+    """A link in place of the spare's file: its name removed first, as in `_write_over`."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
     try:
-        os.link(existing, temporary)
+        os.link(existing, target)
     except OSError:
-        return False
-    os.replace(temporary, target)
+        return False  # the caller writes the bytes instead
     return True
 
 
