@@ -616,7 +616,8 @@ def _write_over(target: Path, data: bytes) -> None:
     The new file is made after the old name is removed, not renamed over it: nothing reads the
     spare while it is updated (it has no manifest then, and a crash leaves it to be made again), and
     ext4 writes a file's data out at once when it is renamed over another (its auto_da_alloc), which
-    made each such file take 220 µs here against 40 µs, the bulk of a template change after an edit."""
+    made each such file take 220 µs here against 40 µs (about a second of a template change after an
+    edit, at 10,000 articles)."""
     if _rewrite_unshared(target, data):
         return
     with contextlib.suppress(FileNotFoundError):
