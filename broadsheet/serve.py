@@ -30,7 +30,7 @@ from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.reload import CLIENT_JS, BuildStatus, StatusChannel, fallback_page, inject, reload_script
 from broadsheet.servefiles import content_type, read_regular_file, resolve_target
 from broadsheet.watch import SourceWatcher, WatchSpec
-from broadsheet.write import check_output_dir
+from broadsheet.write import MissingOutput, check_output_dir, settle_spare
 
 _KEEPALIVE_SECONDS = 15.0
 
@@ -229,6 +229,9 @@ class Preview:
         self.output_dir = output_dir
         self.out = out
         self.channel = StatusChannel(BuildStatus(ok=True, base_path=base_path))
+        # Whether the last build may have left the spare tree out of step with most of the site (a
+        # full build; the first build, which may find one left by an earlier command): see `settle`.
+        self.unsettled = True
 
     def rebuild(self, host: str, port: int) -> BuildStatus:
         previous = self.channel.current
@@ -256,6 +259,7 @@ class Preview:
             site = previous.site_generation + (1 if result.stats.swapped or not previous.ok else 0)
             base_path = urlsplit(base_url).path
             status = BuildStatus(generation, site, True, (), base_path)
+            self.unsettled = self.unsettled or (result.stats.swapped and not result.quick)
             s = result.stats
             print(
                 f"built {result.articles} articles ({s.written} written, {s.removed} removed) in {result.seconds:.2f}s",
@@ -264,6 +268,17 @@ class Preview:
             )
         self.channel.publish(status)
         return status
+
+    def settle(self) -> None:
+        """After a build that rewrote the site, bring the spare output tree in step now, while the
+        page is read, rather than first thing in the next rebuild (`write.settle_spare`): then the
+        first edit after it is as quick as any other. Edits made meanwhile wait for it."""
+        if not self.unsettled:
+            return
+        self.unsettled = False
+        # Only time is at stake: the next build brings the spare in step itself, and reports what fails.
+        with contextlib.suppress(BroadsheetError, MissingOutput, OSError):
+            settle_spare(self.output_dir)
 
     def _failed(self, previous: BuildStatus, generation: int, errors: list[BroadsheetError]) -> BuildStatus:
         for error in errors:
@@ -356,8 +371,10 @@ def serve(
                 watcher.start()  # before the first build: an edit made during it is not lost
                 status = preview.rebuild(host, server.port)
                 print(f"serving http://{host}:{server.port}{status.base_path} (Ctrl-C to stop)", file=out, flush=True)
+                preview.settle()
                 for _changed in watcher.changes():
                     preview.rebuild(host, server.port)
+                    preview.settle()
         except KeyboardInterrupt:
             pass
     print("stopped", file=out, flush=True)

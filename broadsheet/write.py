@@ -519,6 +519,26 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
     return _finish(spare, output, digests, have, touched, live, check.live_errors, (), foreign=foreign)
 
 
+def settle_spare(output: Path) -> int:
+    """Bring the spare tree in step with the live one now: each file of the spare that differs
+    becomes a link to the live tree's copy, which the next quick rebuild would otherwise do first
+    (after a build that rewrote the site: every file, 1.5 s of the first edit at 10,000 articles).
+    For the preview server, to do between a build and the next edit. The number of files linked;
+    0 when the trees are in step already or the live tree's build recorded errors. Raises
+    BroadsheetError while a build or publish holds the folder, MissingOutput when a live file has
+    gone (the spare is then left without a manifest, to be made again by the next build)."""
+    with build_lock(output):
+        check = TreeCheck(output)
+        try:
+            if not check.live or check.live_errors != [] or check.have == check.live:
+                return 0
+            differ = sum(1 for path, digest in check.live.items() if check.have.get(path) != digest)
+            write_changes([], check)  # nothing changed: the spare is sealed, not swapped in
+            return differ
+        finally:
+            check.close()
+
+
 def _finish(
     spare: Path,
     output: Path,

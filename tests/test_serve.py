@@ -11,11 +11,15 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sitetools import ServeProcess, sample_project
+
+from broadsheet.write import read_manifest, spare_dir
 
 SECRET = "TOP-SECRET-do-not-serve"
 BASE = "/news/"
@@ -366,3 +370,43 @@ def test_refuses_an_output_folder_it_does_not_own(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "not made by Broadsheet" in result.stderr and str(foreign) in result.stderr
     assert [p.name for p in foreign.iterdir()] == ["thesis.txt"]
+
+
+def spare_in_step(output: Path) -> bool:
+    """The spare output tree lists the live tree's files, each the live file itself (a hard link)."""
+    live = read_manifest(output)
+    spare = spare_dir(output)
+    if not live or read_manifest(spare) != live:
+        return False
+    return all(os.stat(spare / path).st_ino == os.stat(output / path).st_ino for path in live)
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_after_a_build_that_rewrote_the_site_the_spare_tree_is_brought_in_step_before_the_next_edit(
+    tmp_path: Path,
+) -> None:
+    """The first edit after a full build finds the spare output tree already in step with the live
+    one (every file linked), so that it writes only its own pages: the server did the linking while
+    the page was read."""
+    project = sample_project(tmp_path / "project")
+    output = tmp_path / "preview"
+    with ServeProcess(project, "--output", str(output)) as server:
+        assert eventually(lambda: spare_in_step(output))
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text("utf-8").replace("</footer>", "<p>Edited theme.</p></footer>", 1), "utf-8")
+        line = server.wait_for(r"^built ", 60)
+        every_page = int(re.search(r"\((\d+) written", line).group(1))  # type: ignore[union-attr]
+        assert b"Edited theme." in request(server.port, "/").body
+        assert eventually(lambda: spare_in_step(output))
+        article = sorted((project / "content").rglob("*.md"))[0]
+        article.write_text(article.read_text("utf-8") + "\n\nOne more paragraph.\n", "utf-8")
+        line = server.wait_for(r"^built ", 60)
+        assert 0 < int(re.search(r"\((\d+) written", line).group(1)) < every_page  # type: ignore[union-attr]

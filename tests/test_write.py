@@ -430,3 +430,47 @@ def test_write_changes_refuses_to_swap_away_files_that_are_not_ours(tmp_path: Pa
     with pytest.raises(BroadsheetError, match="did not write"):
         write_changes([Output("c.txt", b"new c")], TreeCheck(output))
     assert (output / "c.txt").read_bytes() == b"c" and (output / "theirs.txt").is_file()
+
+
+# --- settle_spare ---------------------------------------------------------------------------------
+
+
+def live_and_spare_agree(output: Path) -> bool:
+    """The spare lists what the live tree lists, and each of its files is the live file, linked."""
+    spare = spare_dir(output)
+    live = read_manifest(output)
+    return read_manifest(spare) == live and all(stat_of(spare / path) == stat_of(output / path) for path in live)
+
+
+def test_settling_links_every_file_of_the_spare_to_the_live_tree_and_swaps_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    second = two_generations(output)
+    live = {path: stat_of(output / path) for path in second}
+    assert write.settle_spare(output) == 1  # only index.html differs in the spare
+    assert live_and_spare_agree(output)
+    assert {path: stat_of(output / path) for path in second} == live  # the live tree untouched
+    assert write.settle_spare(output) == 0  # in step: nothing to do
+
+
+def test_settling_makes_the_spare_a_build_without_one_never_had(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
+    assert not spare_dir(output).exists() or not read_manifest(spare_dir(output))
+    assert write.settle_spare(output) == 2
+    assert live_and_spare_agree(output)
+    # The next quick write has only its own change to place, and swaps it in.
+    stats = write_changes([Output("a/one/index.html", b"one, edited")], TreeCheck(output))
+    assert (stats.written, stats.swapped) == (1, True)
+    assert (output / "a/one/index.html").read_bytes() == b"one, edited"
+    assert (spare_dir(output) / "index.html").stat().st_ino == (output / "index.html").stat().st_ino
+
+
+def test_settling_leaves_a_site_with_build_errors_and_a_busy_folder_alone(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    two_generations(output)
+    spare_before = files(spare_dir(output))
+    write.record_failed_build(output, ["content/x.md: broken"])
+    assert write.settle_spare(output) == 0
+    assert files(spare_dir(output)) == spare_before
+    with build_lock(output), pytest.raises(BroadsheetError, match="running"):
+        write.settle_spare(output)
