@@ -326,26 +326,53 @@ def test_parallel_and_sequential_builds_are_identical(tmp_path: Path) -> None:
     assert_same_tree(root / "parallel", root / "sequential")
 
 
+def template_of(item: object) -> str:
+    return getattr(item, "template", "feed")  # a page's template; a feed has none
+
+
+def log_renders(
+    monkeypatch: pytest.MonkeyPatch,
+    log_path: Path,
+    describe: Callable[[render_stage.RenderPlan, object], str],
+    slow_elsewhere: float = 0.0,
+) -> Callable[[], list[list[str]]]:
+    """Every render process notes each page or feed it renders in `log_path`, as its pid and
+    `describe(plan, item)`; a process other than this one first sleeps `slow_elsewhere` seconds a
+    batch. Returns what reads the notes back (after the build), split into words."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the worker
+    render_batch = render_stage.RenderPlan.render
+    here = os.getpid()
+
+    def logged(self: render_stage.RenderPlan, items: Sequence) -> list:
+        for item in items:
+            os.write(log, f"{os.getpid()} {describe(self, item)}\n".encode())
+        if slow_elsewhere and os.getpid() != here:
+            time.sleep(slow_elsewhere)
+        return render_batch(self, items)
+
+    monkeypatch.setattr(render_stage.RenderPlan, "render", logged)
+
+    def read() -> list[list[str]]:
+        os.close(log)
+        return [line.split() for line in log_path.read_text().splitlines()]
+
+    return read
+
+
 def test_the_lean_render_worker_renders_article_pages_without_the_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a build cache, the render worker is forked before the site is loaded and holds none of
     it: it renders the article pages and feeds it is sent, and the pages are those of a build in one process."""
     root = big_project(tmp_path)
-    log = os.open(tmp_path / "renders.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the worker
-    render_batch = render_stage.RenderPlan.render
 
-    def logged(self: render_stage.RenderPlan, items: Sequence) -> list:
-        for item in items:
-            template = getattr(item, "template", "feed")
-            os.write(log, f"{os.getpid()} {len(self.renderer.site.articles)} {template}\n".encode())
-        return render_batch(self, items)
+    def site_and_template(plan: render_stage.RenderPlan, item: object) -> str:
+        return f"{len(plan.renderer.site.articles)} {template_of(item)}"
 
-    monkeypatch.setattr(render_stage.RenderPlan, "render", logged)
+    renders_of = log_renders(monkeypatch, tmp_path / "renders.log", site_and_template)
     config = load_config(root=root)
     result = build(config, BuildOptions(output_dir=root / "parallel", jobs=2))
-    os.close(log)
-    renders = [line.split() for line in (tmp_path / "renders.log").read_text().splitlines()]
+    renders = renders_of()
     assert len(renders) == result.rendered_pages
     elsewhere = [(site, template) for pid, site, template in renders if int(pid) != os.getpid()]
     assert len(elsewhere) > 64  # more than one batch
@@ -362,22 +389,14 @@ def test_batches_a_slow_worker_has_not_started_are_rendered_here_instead(
     """With its own pages done, this process takes back the shipped batches the lean worker has not
     begun rather than waiting for them: each page is rendered once, by one process or the other."""
     root = big_project(tmp_path)
-    log = os.open(tmp_path / "renders.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the worker
-    render_batch = render_stage.RenderPlan.render
     here = os.getpid()
-
-    def slow_elsewhere(self: render_stage.RenderPlan, items: Sequence) -> list:
-        for item in items:
-            os.write(log, f"{os.getpid()} {getattr(item, 'template', 'feed')} /{item.url}\n".encode())
-        if os.getpid() != here:
-            time.sleep(0.5)  # this process renders its lists long before the worker is through
-        return render_batch(self, items)
-
-    monkeypatch.setattr(render_stage.RenderPlan, "render", slow_elsewhere)
+    # The worker is slow: this process renders its lists long before the worker is through.
+    renders_of = log_renders(
+        monkeypatch, tmp_path / "renders.log", lambda plan, item: f"{template_of(item)} /{item.url}", slow_elsewhere=0.5
+    )
     config = load_config(root=root)
     result = build(config, BuildOptions(output_dir=root / "parallel", jobs=2))
-    os.close(log)
-    renders = [line.split() for line in (tmp_path / "renders.log").read_text().splitlines()]
+    renders = renders_of()
     urls = [url for _, _, url in renders]
     assert len(urls) == len(set(urls)) == result.rendered_pages
     by_worker = {url for pid, _, url in renders if int(pid) != here}
