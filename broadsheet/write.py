@@ -522,7 +522,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
 def settle_spare(output: Path) -> int:
     """Bring the spare tree in step with the live one now: each file of the spare that differs
     becomes a link to the live tree's copy, which the next quick rebuild would otherwise do first
-    (after a build that rewrote the site: every file, 1.5 s of the first edit at 10,000 articles).
+    (after a build that rewrote the site: every file, 1.1 s of the first edit at 10,000 articles).
     For the preview server, to do between a build and the next edit. The number of files linked;
     0 when the trees are in step already or the live tree's build recorded errors. Raises
     BroadsheetError while a build or publish holds the folder, MissingOutput when a live file has

@@ -452,7 +452,7 @@ def test_settling_links_every_file_of_the_spare_to_the_live_tree_and_swaps_nothi
     assert write.settle_spare(output) == 0  # in step: nothing to do
 
 
-def test_settling_makes_the_spare_a_build_without_one_never_had(tmp_path: Path) -> None:
+def test_settling_makes_a_spare_where_there_is_none(tmp_path: Path) -> None:
     output = tmp_path / "site"
     write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
     assert not spare_dir(output).exists() or not read_manifest(spare_dir(output))
