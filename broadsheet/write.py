@@ -520,23 +520,50 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
 
 
 def settle_spare(output: Path) -> int:
-    """Bring the spare tree in step with the live one now: each file of the spare that differs
-    becomes a link to the live tree's copy, which the next quick rebuild would otherwise do first
-    (after a build that rewrote the site: every file, 1.1 s of the first edit at 10,000 articles).
-    For the preview server, to do between a build and the next edit. The number of files linked;
-    0 when the trees are in step already or the live tree's build recorded errors. Raises
-    BroadsheetError while a build or publish holds the folder, MissingOutput when a live file has
-    gone (the spare is then left without a manifest, to be made again by the next build)."""
+    """Bring the spare tree in step with the live one now, which the next quick rebuild would
+    otherwise do first (after a build that rewrote the site: every file, 1.1 s of the first edit at
+    10,000 articles). For the preview server, to do between a build and the next edit.
+
+    Each file that differs gets the live file's bytes and modification time, copied: not a hard
+    link, as a quick rebuild makes, so that the spare's files stay its own and the next build that
+    rewrites the site (a template edit) rewrites them where they are, rather than making a new file
+    for each. The number of files copied; 0 when the trees are in step already or the live tree's
+    build recorded errors. Raises BroadsheetError while a build or publish holds the folder, and
+    OSError when a live file cannot be read (the spare is then left without a manifest, to be made
+    again by the next build)."""
     with build_lock(output):
-        check = TreeCheck(output)
-        try:
-            if not check.live or check.live_errors != [] or check.have == check.live:
-                return 0
-            differ = sum(1 for path, digest in check.live.items() if check.have.get(path) != digest)
-            write_changes([], check)  # nothing changed: the spare is sealed, not swapped in
-            return differ
-        finally:
-            check.close()
+        live, live_errors, have = _manifests(output)
+        if not live or live_errors != [] or have == live:
+            return 0
+        spare = spare_dir(output)
+        if not have and spare.is_dir():
+            shutil.rmtree(spare)  # unknown state (crash mid-update, or not ours): start it again
+        spare.mkdir(exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+        differ = [path for path, digest in live.items() if have.get(path) != digest]
+        for path in differ:  # in one thread: four took longer here (1.8–2.1 s at 10,000 articles, not 1.4)
+            _copy_into(output / path, spare / path)
+        _finish(spare, output, dict(live), have, differ, live, live_errors, ())  # the same files: no swap
+        return len(differ)
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    """`source`'s bytes and modification time in `target`, rewritten where it is if nothing else
+    links to it (see `_write_over`). Only a regular file is copied: not through a symlink, and
+    never waiting on a pipe someone put in its place (OSError)."""
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(source))
+        data = handle.read()
+    try:
+        _write_over(target, data)
+    except FileNotFoundError:  # new to the spare (or deleted from it), and maybe its folder too
+        os.makedirs(target.parent, exist_ok=True)
+        _write_new(target, data)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _finish(

@@ -373,12 +373,16 @@ def test_refuses_an_output_folder_it_does_not_own(tmp_path: Path) -> None:
 
 
 def spare_in_step(output: Path) -> bool:
-    """The spare output tree lists the live tree's files, each the live file itself (a hard link)."""
+    """The spare output tree lists the live tree's files, each with the live file's bytes and time."""
     live = read_manifest(output)
     spare = spare_dir(output)
     if not live or read_manifest(spare) != live:
         return False
-    return all(os.stat(spare / path).st_ino == os.stat(output / path).st_ino for path in live)
+    return all(
+        (spare / path).read_bytes() == (output / path).read_bytes()
+        and os.stat(spare / path).st_mtime_ns == os.stat(output / path).st_mtime_ns
+        for path in live
+    )
 
 
 def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
@@ -394,7 +398,7 @@ def test_after_a_build_that_rewrote_the_site_the_spare_tree_is_brought_in_step_b
     tmp_path: Path,
 ) -> None:
     """The first edit after a full build finds the spare output tree already in step with the live
-    one (every file linked), so that it writes only its own pages: the server did the linking while
+    one (every file copied), so that it writes only its own pages: the server did the copying while
     the page was read."""
     project = sample_project(tmp_path / "project")
     output = tmp_path / "preview"

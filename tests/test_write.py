@@ -436,19 +436,27 @@ def test_write_changes_refuses_to_swap_away_files_that_are_not_ours(tmp_path: Pa
 
 
 def live_and_spare_agree(output: Path) -> bool:
-    """The spare lists what the live tree lists, and each of its files is the live file, linked."""
+    """The spare lists what the live tree lists, and each of its files has the live file's bytes and
+    modification time."""
     spare = spare_dir(output)
     live = read_manifest(output)
-    return read_manifest(spare) == live and all(stat_of(spare / path) == stat_of(output / path) for path in live)
+    return read_manifest(spare) == live and all(
+        (spare / path).read_bytes() == (output / path).read_bytes()
+        and (spare / path).stat().st_mtime_ns == (output / path).stat().st_mtime_ns
+        for path in live
+    )
 
 
-def test_settling_links_every_file_of_the_spare_to_the_live_tree_and_swaps_nothing(tmp_path: Path) -> None:
+def test_settling_copies_what_differs_into_the_spare_where_it_is_and_swaps_nothing(tmp_path: Path) -> None:
     output = tmp_path / "site"
     second = two_generations(output)
     live = {path: stat_of(output / path) for path in second}
+    own = (spare_dir(output) / "index.html").stat().st_ino  # the first build's, linked from nowhere else
     assert write.settle_spare(output) == 1  # only index.html differs in the spare
     assert live_and_spare_agree(output)
     assert {path: stat_of(output / path) for path in second} == live  # the live tree untouched
+    # Rewritten where it was, not linked: the next build that rewrites the site rewrites it in place too.
+    assert (spare_dir(output) / "index.html").stat().st_ino == own != live["index.html"][0]
     assert write.settle_spare(output) == 0  # in step: nothing to do
 
 
@@ -458,11 +466,14 @@ def test_settling_makes_a_spare_where_there_is_none(tmp_path: Path) -> None:
     assert not spare_dir(output).exists() or not read_manifest(spare_dir(output))
     assert write.settle_spare(output) == 2
     assert live_and_spare_agree(output)
-    # The next quick write has only its own change to place, and swaps it in.
+    kept = stat_of(output / "index.html")
+    # The next quick write has only its own change to place, and swaps it in; the page it did not
+    # change keeps its time (the copy's is the original's), so deploys see one changed file.
     stats = write_changes([Output("a/one/index.html", b"one, edited")], TreeCheck(output))
     assert (stats.written, stats.swapped) == (1, True)
     assert (output / "a/one/index.html").read_bytes() == b"one, edited"
-    assert (spare_dir(output) / "index.html").stat().st_ino == (output / "index.html").stat().st_ino
+    assert (output / "index.html").read_bytes() == b"home"
+    assert (output / "index.html").stat().st_mtime_ns == kept[1]
 
 
 def test_settling_leaves_a_site_with_build_errors_and_a_busy_folder_alone(tmp_path: Path) -> None:
@@ -474,3 +485,18 @@ def test_settling_leaves_a_site_with_build_errors_and_a_busy_folder_alone(tmp_pa
     assert files(spare_dir(output)) == spare_before
     with build_lock(output), pytest.raises(BroadsheetError, match="running"):
         write.settle_spare(output)
+
+
+def test_settling_copies_only_regular_files(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    second = two_generations(output)
+    (output / "index.html").unlink()
+    os.mkfifo(output / "index.html")  # a pipe where a page was: reading it would wait for ever
+    with pytest.raises(OSError, match="not a regular file"):
+        write.settle_spare(output)
+    (output / "index.html").unlink()
+    (output / "index.html").symlink_to(tmp_path / "elsewhere.html")
+    (tmp_path / "elsewhere.html").write_bytes(second["index.html"])
+    with pytest.raises(OSError):
+        write.settle_spare(output)
+    assert not read_manifest(spare_dir(output))  # left to be made again by the next build
