@@ -40,6 +40,7 @@ class SearchOutputs:
         self.key = search_fingerprint(site, renderer.config.base_path)
         self.known = known = cache.blob("search") if cache else None
         self.intact = known is not None and all(manifest.get(path) == d for path, d in known[1].items())
+        self.kept = self.intact and known[0] == self.key  # the live index is this site's: nothing to make
         self.paths: list[str] = []
         self.made_again = False  # every file made from every article's terms (not kept or patched)
         self._shards: Future[list[tuple[str, Placed]]] | None = None
@@ -49,7 +50,7 @@ class SearchOutputs:
         worker, which reads the terms from the cache itself) make its term shards meanwhile and
         put them into `tree`: the part of the index that grows with the archive, in time and memory
         (2 s at 10,000 wire stories), is then neither held nor waited for by this process."""
-        if self.changed is not None or self.cache is None or (self.intact and self.known[0] == self.key):
+        if self.changed is not None or self.cache is None or self.kept:
             return  # kept or patched here: each needs only a few articles' terms
         prefix = f"{SEARCH_DIR}/t-"
         part = tree.part([p for p in {*tree.live, *tree.have} if p.startswith(prefix)])
@@ -65,11 +66,10 @@ class SearchOutputs:
 
     def outputs(self) -> Iterator[Output]:
         known = self.known
-        intact = self.intact
-        if intact and known[0] == self.key:
+        if self.kept:
             yield from self._keep(known[1])
             return
-        if intact and self.changed is not None and self.cache is not None:
+        if self.intact and self.changed is not None and self.cache is not None:
             patched = patch_search_files(
                 self.site,
                 self.terms_of,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from broadsheet.builder import BuildOptions, BuildResult, build
 from broadsheet.config import SiteConfig, load_config
+from broadsheet.write import read_manifest, spare_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "templates"
@@ -56,3 +57,17 @@ class SiteDirs:
             self.load_config(),
             BuildOptions(content_dir=self.content, output_dir=self.output, templates_dir=TEMPLATES, **settings),
         )
+
+
+def spare_in_step(output: Path) -> bool:
+    """The spare output tree lists the live tree's files, each with the live file's bytes and
+    modification time (what `write.settle_spare` leaves)."""
+    live = read_manifest(output)
+    spare = spare_dir(output)
+    if not live or read_manifest(spare) != live:
+        return False
+    return all(
+        (spare / path).read_bytes() == (output / path).read_bytes()
+        and (spare / path).stat().st_mtime_ns == (output / path).stat().st_mtime_ns
+        for path in live
+    )

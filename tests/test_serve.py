@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from buildkit import spare_in_step
 from sitetools import ServeProcess, sample_project
-
-from broadsheet.write import read_manifest, spare_dir
 
 SECRET = "TOP-SECRET-do-not-serve"
 BASE = "/news/"
@@ -370,19 +369,6 @@ def test_refuses_an_output_folder_it_does_not_own(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "not made by Broadsheet" in result.stderr and str(foreign) in result.stderr
     assert [p.name for p in foreign.iterdir()] == ["thesis.txt"]
-
-
-def spare_in_step(output: Path) -> bool:
-    """The spare output tree lists the live tree's files, each with the live file's bytes and time."""
-    live = read_manifest(output)
-    spare = spare_dir(output)
-    if not live or read_manifest(spare) != live:
-        return False
-    return all(
-        (spare / path).read_bytes() == (output / path).read_bytes()
-        and os.stat(spare / path).st_mtime_ns == os.stat(output / path).st_mtime_ns
-        for path in live
-    )
 
 
 def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:

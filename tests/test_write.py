@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from buildkit import ROOT, SiteDirs
+from buildkit import ROOT, SiteDirs, spare_in_step
 
 from broadsheet import write
 from broadsheet.errors import BroadsheetError
@@ -435,25 +435,13 @@ def test_write_changes_refuses_to_swap_away_files_that_are_not_ours(tmp_path: Pa
 # --- settle_spare ---------------------------------------------------------------------------------
 
 
-def live_and_spare_agree(output: Path) -> bool:
-    """The spare lists what the live tree lists, and each of its files has the live file's bytes and
-    modification time."""
-    spare = spare_dir(output)
-    live = read_manifest(output)
-    return read_manifest(spare) == live and all(
-        (spare / path).read_bytes() == (output / path).read_bytes()
-        and (spare / path).stat().st_mtime_ns == (output / path).stat().st_mtime_ns
-        for path in live
-    )
-
-
 def test_settling_copies_what_differs_into_the_spare_where_it_is_and_swaps_nothing(tmp_path: Path) -> None:
     output = tmp_path / "site"
     second = two_generations(output)
     live = {path: stat_of(output / path) for path in second}
     own = (spare_dir(output) / "index.html").stat().st_ino  # the first build's, linked from nowhere else
     assert write.settle_spare(output) == 1  # only index.html differs in the spare
-    assert live_and_spare_agree(output)
+    assert spare_in_step(output)
     assert {path: stat_of(output / path) for path in second} == live  # the live tree untouched
     # Rewritten where it was, not linked: the next build that rewrites the site rewrites it in place too.
     assert (spare_dir(output) / "index.html").stat().st_ino == own != live["index.html"][0]
@@ -465,7 +453,7 @@ def test_settling_makes_a_spare_where_there_is_none(tmp_path: Path) -> None:
     write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
     assert not spare_dir(output).exists() or not read_manifest(spare_dir(output))
     assert write.settle_spare(output) == 2
-    assert live_and_spare_agree(output)
+    assert spare_in_step(output)
     kept = stat_of(output / "index.html")
     # The next quick write has only its own change to place, and swaps it in; the page it did not
     # change keeps its time (the copy's is the original's), so deploys see one changed file.
