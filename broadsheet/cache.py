@@ -313,18 +313,28 @@ class _Reader:
         self._db: Any = None
         self._pid = 0
 
-    def _row(self, sql: str, key: str) -> tuple | None:
+    def _row(self, sql: str, *params: object) -> tuple | None:
         if self._db is None or self._pid != os.getpid():
             self._db = sqlite3.connect(f"file:{self.cache_path}?mode=ro", uri=True)
             self._pid = os.getpid()
-        return self._db.execute(sql, (key,)).fetchone()
+        return self._db.execute(sql, params).fetchone()
 
 
 class RelatedAnswers(_Reader):
     """The related stories builds before this one found, read one article at a time, not held:
     article path -> (key of what they were found from, their paths), or None."""
 
+    def __init__(self, cache_path: Path | None) -> None:
+        super().__init__(cache_path)
+        # Whether there are any: a cold build asks for every article's and there are none (15 µs a
+        # question). What this build finds is committed at its end, so the answer holds until then.
+        self._any: bool | None = None
+
     def __call__(self, path: str) -> tuple[bytes, list[str]] | None:
+        if self._any is None:
+            self._any = self._row("SELECT EXISTS (SELECT 1 FROM related)") == (1,)
+        if not self._any:
+            return None
         row = self._row("SELECT key, found FROM related WHERE path=?", path)
         return (row[0], row[1].split("\n") if row[1] else []) if row else None
 

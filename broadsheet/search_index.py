@@ -37,8 +37,8 @@ _WORD = re.compile(r"\w+")
 # Document numbers: unsigned and at least 4 bytes. C promises `unsigned int` only 2, though it is 4
 # wherever CPython runs in practice.
 _NUMBERS = "I" if array("I").itemsize >= 4 else "L"
-# Every ASCII character that is not a word character (in _WORD's sense) -> a space.
-_ASCII_GAPS = str.maketrans({chr(c): " " for c in range(128) if not _WORD.fullmatch(chr(c))})
+# Each ASCII byte that is not a word character (in _WORD's sense) -> a space.
+_ASCII_GAPS = bytes(c if _WORD.fullmatch(chr(c)) else 32 for c in range(128)) + bytes(range(128, 256))
 
 
 @lru_cache(maxsize=1)
@@ -62,11 +62,17 @@ def article_terms(article: Article, body_text: str) -> str:
     (one string per article keeps the cache and memory small)."""
     parts = [article.title, body_text, " ".join(article.tags), " ".join(article.authors), article.source or ""]
     # normalise(), but each distinct word is filtered and cut once, not every time it occurs (an
-    # article says "the" fifty times); the first occurrences come in the same order. ASCII text
-    # (most of it) is split by str.translate and str.split, twice as fast as the regular expression.
-    folded = _fold(" ".join(parts))
-    words = dict.fromkeys(folded.translate(_ASCII_GAPS).split() if folded.isascii() else _WORD.findall(folded))
-    return " ".join(dict.fromkeys(w[:MAX_TERM] for w in words if len(w) > 1 or w.isdigit()))
+    # article says "the" fifty times); the first occurrences come in the same order.
+    text = " ".join(parts)
+    folded = text if text.isascii() else _fold(text)  # (lowered below)
+    if folded.isascii():
+        # ASCII text (most of it) as bytes: lowered, translated and split by bytes methods, which
+        # make bytes objects, cheaper than strings: 75 µs an article against 120 µs as str, and
+        # twice that with the regular expression.
+        words = dict.fromkeys(folded.encode("ascii").lower().translate(_ASCII_GAPS).split())
+        return b" ".join(dict.fromkeys(w[:MAX_TERM] for w in words if len(w) > 1 or w.isdigit())).decode("ascii")
+    found = dict.fromkeys(_WORD.findall(folded))
+    return " ".join(dict.fromkeys(w[:MAX_TERM] for w in found if len(w) > 1 or w.isdigit()))
 
 
 def search_fingerprint(site: Site, base_path: str) -> str:

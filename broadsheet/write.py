@@ -353,7 +353,7 @@ class SparePart:
         is_new = path not in self.have
         parent = path.rpartition("/")[0]
         if is_new and parent not in self._made_dirs:
-            os.makedirs(self._prefix + parent, exist_ok=True)
+            _make_folder(self._prefix + parent)
             self._made_dirs.add(parent)
         same_as_live = self.output / path if self.live.get(path) == digest else None
         return self.spare / path, same_as_live, is_new
@@ -645,6 +645,18 @@ def _place(path: str, target: Path, data: bytes | None, same_as_live: Path | Non
         _write_new(target, data)
     else:
         _write_over(target, data)
+
+
+def _make_folder(path: str) -> None:
+    """os.makedirs(path, exist_ok=True), but only one system call where the parent exists (an
+    article's folder, whose day folder the page before made): makedirs looks at the parent first."""
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
 
 
 def _write_new(target: Path, data: bytes) -> None:

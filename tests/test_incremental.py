@@ -18,7 +18,7 @@ import pytest
 from benchmarks.bench import make_corpus
 from broadsheet import builder, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
-from broadsheet.cache import BuildCache, CachedBodies
+from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
 from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError, BuildFailed
@@ -784,6 +784,31 @@ def test_related_stories_found_are_stored_as_they_come_and_reused(
     assert searched == [1]
     monkeypatch.undo()
     cold_equals_incremental(root)
+
+
+def test_related_answers_ask_an_empty_cache_once(tmp_path: Path) -> None:
+    """A cold build asks for every article's related stories: with none stored, one question
+    answers them all. Answers stored and committed later are read by the next build's reader."""
+    path = tmp_path / "cache.sqlite"
+    asked: list[str] = []
+
+    class Counting(RelatedAnswers):
+        def _row(self, sql: str, *params: object) -> tuple | None:
+            asked.append(sql)
+            return super()._row(sql, *params)
+
+    with BuildCache(path):
+        pass
+    empty = Counting(path)
+    assert [empty(f"a{i}.md") for i in range(3)] == [None, None, None]
+    assert len(asked) == 1
+    with BuildCache(path) as cache:
+        cache.put_related({"a0.md": (b"key", ("b.md", "c.md"))})
+    asked.clear()
+    stored = Counting(path)
+    assert stored("a0.md") == (b"key", ["b.md", "c.md"])
+    assert stored("a1.md") is None
+    assert len(asked) == 3  # whether there are any, then one question per article
 
 
 def test_a_render_stopped_by_a_missing_file_leaves_the_page_records_as_they_were(

@@ -16,7 +16,7 @@ from buildkit import SiteDirs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadsheet.markdown import is_safe_url, render_markdown, summarise
+from broadsheet.markdown import count_words, is_safe_url, render_markdown, summarise
 
 DANGEROUS = ("javascript:", "vbscript:", "data:")
 
@@ -243,14 +243,27 @@ PLAIN = list("ab \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u3000&;<>#*_`[]()!") + ["&amp;
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(PLAIN), max_size=80).map("".join))
 def test_plain_text_facts_fold_whitespace_as_the_regex_did(source: str) -> None:
-    # render_markdown folds whitespace with str.split(); the facts must be what re.sub(r"\s+", " ") gave.
+    # render_markdown folds whitespace with str.split() and counts words without splitting; the facts
+    # must be what re.sub(r"\s+", " ") gave. (Its plain text keeps whitespace as it was.)
     rendered = render_markdown(source)
     tags, space = re.compile(r"<[^>]*>"), re.compile(r"\s+")
     text = space.sub(" ", unescape(tags.sub(" ", rendered.html))).strip()
     first = re.search(r"<p>(.*?)</p>", rendered.html, re.S)
     first_text = space.sub(" ", unescape(tags.sub("", first.group(1)))).strip() if first else ""
-    assert (rendered.text, rendered.words, rendered.first_paragraph) == (text, len(text.split()), first_text)
+    folded = " ".join(rendered.text.split())
+    assert (folded, rendered.words, rendered.first_paragraph) == (text, len(text.split()), first_text)
     assert summarise(source) == _regex_summary(source)
+
+
+SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\x1b", "\ud800", "\U0001f600"]
+
+
+@settings(max_examples=500)
+@given(st.text() | st.lists(st.sampled_from(SPACES + ["a", "é", "€", "x y"]), max_size=40).map("".join))
+def test_count_words_is_the_length_of_split(text: str) -> None:
+    # count_words counts UTF-8 bytes unless a space outside ASCII is present: every space str.split()
+    # knows, and characters that look like one but are not (zero width, escape), must count alike.
+    assert count_words(text) == len(text.split())
 
 
 def _regex_summary(text: str, limit: int = 240) -> str:
