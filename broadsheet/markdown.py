@@ -21,9 +21,11 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 # Browsers ignore these inside a scheme ("java\tscript:"), so they must not hide one from us.
 _IGNORED_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _TAGS = re.compile(r"<[^>]*>")
-# Where str.split() splits, outside ASCII. Text without any of these splits as its UTF-8 bytes would,
-# reading every byte of a multi-byte character as part of a word.
-_WIDE_SPACE = re.compile("[" + "".join(chr(c) for c in range(128, 0x110000) if chr(c).isspace()) + "]")
+# Where str.split() splits, outside ASCII (every character above 127 whose str.isspace() is true, as
+# of Unicode 15; tests/test_markdown.py checks this against the running Python). Text without any of
+# them splits as its UTF-8 bytes would, reading every byte of a multi-byte character as part of a word.
+WIDE_SPACES = "\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WIDE_SPACE = re.compile(f"[{WIDE_SPACES}]")
 # Each byte -> b" " where str.split() splits, else b"x": a word starts wherever b" x" does.
 _WORD_MARKS = bytes(32 if chr(c).isspace() else 120 for c in range(128)) + b"x" * 128
 

@@ -16,7 +16,7 @@ from buildkit import SiteDirs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadsheet.markdown import count_words, is_safe_url, render_markdown, summarise
+from broadsheet.markdown import WIDE_SPACES, count_words, is_safe_url, render_markdown, summarise
 
 DANGEROUS = ("javascript:", "vbscript:", "data:")
 
@@ -256,6 +256,13 @@ def test_plain_text_facts_fold_whitespace_as_the_regex_did(source: str) -> None:
 
 
 SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\x1b", "\ud800", "\U0001f600"]
+
+
+def test_the_spaces_count_words_knows_are_those_of_this_python() -> None:
+    known = re.compile(f"[{WIDE_SPACES}]")
+    assert [c for c in range(128, 0x110000) if chr(c).isspace()] == [
+        c for c in range(128, 0x110000) if known.fullmatch(chr(c))
+    ]
 
 
 @settings(max_examples=500)
