@@ -7,6 +7,7 @@ Tasks are plain top-level functions over plain data, picklable for any of them.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
@@ -28,6 +29,17 @@ class InlineExecutor(Executor):
         except BaseException as exc:  # delivered through the future, like any executor
             future.set_exception(exc)
         return future
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system, where the C library can (glibc's
+    malloc_trim). A worker that has built something large and let it go keeps the freed memory
+    otherwise, scattered among what it still holds, until it exits."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to ask
+        return
+    trim(0)
 
 
 def default_jobs() -> int:

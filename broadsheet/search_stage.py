@@ -7,6 +7,7 @@ from concurrent.futures import Executor, Future, wait
 from pathlib import Path
 
 from broadsheet.cache import BuildCache, CachedBodies
+from broadsheet.executors import release_free_memory
 from broadsheet.model import Article, Site
 from broadsheet.render import Output, Placed, Renderer
 from broadsheet.search_index import (
@@ -121,4 +122,8 @@ def placed_term_shards(docs: Sequence[tuple[str, str]], cache_path: Path, part: 
     """The term shards of the articles `docs` names (digest, path), in document order, with their
     terms read from the cache: each put into the spare tree through `part` as it is made."""
     bodies = CachedBodies({}, cache_path)
-    return [(path, part.place(path, data)) for path, data in term_shards(bodies.terms_at(*doc) for doc in docs)]
+    placed = [(path, part.place(path, data)) for path, data in term_shards(bodies.terms_at(*doc) for doc in docs)]
+    # The postings, one small array per distinct term, leave the heap in holes that the pages this
+    # worker renders next do not fill: at 30,000 articles it held 13 MB more for the rest of the build.
+    release_free_memory()
+    return placed
