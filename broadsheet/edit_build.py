@@ -88,9 +88,13 @@ def save_snapshot(
     token = os.urandom(8).hex()
     target = _snapshot_file(cache)
     staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    with open(staged, "wb") as handle:  # written as it is pickled: never all in memory (55 MB at 100,000 articles)
-        pickle.dump((token, Snapshot(settings, files, site, kept)), handle, pickle.HIGHEST_PROTOCOL)
-    os.replace(staged, target)
+    try:
+        with open(staged, "wb") as handle:  # written as it is pickled: never all in memory (55 MB at 100k articles)
+            pickle.dump((token, Snapshot(settings, files, site, kept)), handle, pickle.HIGHEST_PROTOCOL)
+        os.replace(staged, target)
+    except BaseException:
+        staged.unlink(missing_ok=True)  # no half-written file left beside the cache
+        raise
     cache.set(_SNAPSHOT, token)
     cache.set_blob(_EDITS, Edits(output, {}, {}, settings))
 

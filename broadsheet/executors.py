@@ -37,7 +37,7 @@ def release_free_memory() -> None:
     otherwise, scattered among what it still holds, until it exits."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to ask
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS; Windows has no such handle)
         return
     trim(0)
 

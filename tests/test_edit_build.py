@@ -129,6 +129,29 @@ def test_a_damaged_or_stale_snapshot_means_a_full_build(project: Path) -> None:
     assert not cold_equals_incremental(project).quick
 
 
+def test_a_snapshot_that_cannot_be_written_leaves_no_part_of_it_behind(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(project)
+    cache_dir = project / ".broadsheet-cache"
+    (snapshot,) = cache_dir.glob("*.snapshot")
+    before = snapshot.read_bytes()
+
+    def disk_full(value: object, handle: object, protocol: int) -> None:
+        handle.write(b"the first part of it")  # type: ignore[attr-defined]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(edit_build.pickle, "dump", disk_full)
+    edit(first_article(project), "date: 20", "date: 1999-12-31T10:00:00+00:00\nx: 20")  # a full build
+    with pytest.raises(OSError, match="No space"):
+        run(project)
+    assert sorted(p.name for p in cache_dir.iterdir() if ".tmp" in p.name) == []
+    assert snapshot.read_bytes() == before
+    monkeypatch.undo()
+    new_paragraph(middle_article(project), "After the full disk.")
+    cold_equals_incremental(project)
+
+
 def test_a_build_without_the_cache_in_between_means_a_full_build(project: Path) -> None:
     run(project)
     new_paragraph(middle_article(project), "Built without the cache.")
