@@ -520,7 +520,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
     with _Placer() as placer:
         for path in touched:
             if path not in have:
-                os.makedirs(spare / path.rpartition("/")[0], exist_ok=True)
+                _make_folder(str(spare / path.rpartition("/")[0]))
             same_as_live = output / path if live.get(path) == digests[path] else None
             placer.place(path, spare / path, data_of.get(path), same_as_live, path not in have)
     return _finish(spare, output, digests, have, touched, live, check.live_errors, (), foreign=foreign)
@@ -563,7 +563,7 @@ def _copy_into(source: Path, target: Path) -> None:
     try:
         _write_over(target, data)
     except FileNotFoundError:  # new to the spare (or deleted from it), and maybe its folder too
-        os.makedirs(target.parent, exist_ok=True)
+        _make_folder(str(target.parent))
         _write_new(target, data)
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
 
