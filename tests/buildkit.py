@@ -10,7 +10,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from broadsheet import write
 from broadsheet.builder import BuildOptions, BuildResult, build
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.write import read_manifest, spare_dir
@@ -71,3 +75,16 @@ def spare_in_step(output: Path) -> bool:
         and (spare / path).stat().st_mtime_ns == (output / path).stat().st_mtime_ns
         for path in live
     )
+
+
+def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the writer's `_Placer` is given from now on (files the build process places itself)."""
+    placed: list[str] = []
+    place = write._Placer.place
+
+    def recording(self: write._Placer, path: str, *rest: Any) -> None:
+        placed.append(path)
+        place(self, path, *rest)
+
+    monkeypatch.setattr(write._Placer, "place", recording)
+    return placed

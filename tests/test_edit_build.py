@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from buildkit import placements
 from test_incremental import CHANGES, cold_equals_incremental, edit, first_article, middle_article, new_project, run
 
-from broadsheet import edit_build
+from broadsheet import edit_build, write
 from broadsheet.errors import BroadsheetError, BuildFailed
+from broadsheet.write import MANIFEST
 
 
 @pytest.fixture
@@ -32,6 +34,24 @@ def test_a_body_edit_is_a_quick_rebuild_that_matches_a_cold_build(project: Path)
     result = cold_equals_incremental(project)
     assert result.quick and result.parsed_files == 1
     assert 0 < result.stats.written < full.stats.written / 10
+
+
+def test_the_first_edit_after_a_cold_build_places_only_its_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build leaves no spare tree: the first quick rebuild's forked check makes it (links to
+    every live file) while the build parses and renders, and the build process places only the files
+    the edit changed."""
+    monkeypatch.setattr(write.threading, "active_count", lambda: 1)  # the check forks, as in the command
+    run(project)
+    assert not (project / ".site.spare").exists()
+    placed = placements(monkeypatch)
+    new_paragraph(middle_article(project), "A brand new opening paragraph.")
+    result = run(project)
+    assert result.quick
+    assert 0 < len(placed) == result.stats.written < 20
+    assert (project / ".site.spare" / MANIFEST).is_file()
+    assert not cold_equals_incremental(project).stats.written  # (nothing left to do: the same tree)
 
 
 def test_a_run_of_quick_rebuilds_each_matches_a_cold_build(project: Path) -> None:

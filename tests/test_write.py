@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from buildkit import ROOT, SiteDirs, spare_in_step
+from buildkit import ROOT, SiteDirs, placements, spare_in_step
 
 from broadsheet import write
 from broadsheet.errors import BroadsheetError
@@ -405,6 +405,81 @@ def test_tree_check_does_not_fork_a_process_that_runs_other_threads(tmp_path: Pa
     finally:
         release.set()
         other.join()
+
+
+def forked_check(output: Path, monkeypatch: pytest.MonkeyPatch) -> TreeCheck:
+    monkeypatch.setattr(write.threading, "active_count", lambda: 1)  # whatever threads earlier tests left
+    check = TreeCheck(output)
+    assert check._child is not None
+    return check
+
+
+@pytest.mark.parametrize("spare", ["none", "one build behind"])
+def test_a_forked_tree_check_brings_the_spare_in_step_by_links_and_the_write_places_only_the_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: str
+) -> None:
+    """After a build that rewrote the site (and after a cold one, which left no spare), every file
+    of the spare differs from the live tree: the forked check links them in while the build goes on,
+    and the quick write then places only its own changes."""
+    output = tmp_path / "site"
+    if spare == "none":
+        site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two"}
+        write_site([Output(p, d) for p, d in site.items()], output)
+        assert not spare_dir(output).exists()
+    else:
+        site = two_generations(output)
+        (spare_dir(output) / "old.txt").write_bytes(b"only the spare has it")
+        manifest = json.loads((spare_dir(output) / MANIFEST).read_text("utf-8"))
+        manifest["files"]["old.txt"] = "0" * 32
+        (spare_dir(output) / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    check = forked_check(output, monkeypatch)
+    assert check.result() == (set(), [])
+    assert check.have == read_manifest(spare_dir(output)) == read_manifest(output)
+    for path in site:  # the live files themselves, linked
+        assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
+    assert not (spare_dir(output) / "old.txt").exists()
+    placed = placements(monkeypatch)
+    stats = write_changes([Output("a/one/index.html", b"one, edited")], check)
+    assert placed == ["a/one/index.html"]
+    assert (stats.written, stats.swapped) == (1, True)
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "a/one/index.html": b"one, edited"}
+    assert {p: d for p, d in files(spare_dir(output)).items() if p != MANIFEST} == site  # the version before
+
+
+def test_a_forked_tree_check_leaves_out_of_the_spare_what_it_cannot_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "site"
+    write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
+    (output / "a" / "one" / "index.html").unlink()  # deleted by hand: the full build puts it back
+    check = forked_check(output, monkeypatch)
+    assert check.result() == (set(), [])
+    assert check.have == read_manifest(spare_dir(output)) == {"index.html": read_manifest(output)["index.html"]}
+    with pytest.raises(write.MissingOutput, match="a/one/index.html"):
+        write_changes([Output("index.html", b"home, edited")], check)
+    assert (output / "index.html").read_bytes() == b"home"
+
+
+def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "site"
+    second = two_generations(output)
+    parent = os.getpid()
+    link = write._link_over
+
+    def dying(existing: str | Path, target: str | Path) -> bool:
+        if os.getpid() != parent:
+            raise RuntimeError("killed")  # after the spare's manifest was taken away
+        return link(existing, target)
+
+    monkeypatch.setattr(write, "_link_over", dying)
+    check = forked_check(output, monkeypatch)
+    check.result()
+    assert check.have == {}  # a spare without a manifest: made again the long way
+    write_changes([Output("c.txt", b"new c")], check)
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**second, "c.txt": b"new c"}
+    assert read_manifest(spare_dir(output)).keys() == second.keys()
 
 
 def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
