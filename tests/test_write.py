@@ -414,13 +414,16 @@ def forked_check(output: Path, monkeypatch: pytest.MonkeyPatch) -> TreeCheck:
     return check
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("spare", ["none", "one build behind"])
 def test_a_forked_tree_check_brings_the_spare_in_step_by_links_and_the_write_places_only_the_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: str, processes: int
 ) -> None:
     """After a build that rewrote the site (and after a cold one, which left no spare), every file
-    of the spare differs from the live tree: the forked check links them in while the build goes on,
-    and the quick write then places only its own changes."""
+    of the spare differs from the live tree: the forked check links them in while the build goes on
+    (in two processes, for many files), and the quick write then places only its own changes."""
+    if processes == 2:
+        monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)
     output = tmp_path / "site"
     if spare == "none":
         site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two"}
@@ -460,26 +463,42 @@ def test_a_forked_tree_check_leaves_out_of_the_spare_what_it_cannot_link(
     assert (output / "index.html").read_bytes() == b"home"
 
 
+@pytest.mark.parametrize("dies", ["check", "second"])
 def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_says(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: str
 ) -> None:
+    """The forked check fails while it links (`check`), or the second process that links half the
+    files does (`second`): the spare is then as its manifest says, none, and is made the long way.
+    No process of the check links on after the answer, which would race with that."""
     output = tmp_path / "site"
-    second = two_generations(output)
-    parent = os.getpid()
-    link = write._link_over
+    site = {"a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c", "index.html": b"home"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)  # a/ and b/ linked by the second process
+    parent, link, pids = os.getpid(), write._link_new, tmp_path / "pids"
 
     def dying(existing: str | Path, target: str | Path) -> bool:
         if os.getpid() != parent:
-            raise RuntimeError("killed")  # after the spare's manifest was taken away
+            second = "/a/one/" in str(target) or "/b/two/" in str(target)
+            with open(pids, "a") as noted:
+                noted.write(f"{os.getpid()} {second}\n")
+            if second:
+                time.sleep(0.2)  # slower than the other half: it must still be waited for
+            if second == (dies == "second"):
+                raise RuntimeError("killed")  # after the spare's manifest was taken away
         return link(existing, target)
 
-    monkeypatch.setattr(write, "_link_over", dying)
+    monkeypatch.setattr(write, "_link_new", dying)
     check = forked_check(output, monkeypatch)
     check.result()
+    linkers = {tuple(line.split()) for line in pids.read_text().splitlines()}
+    assert len({pid for pid, _ in linkers}) == len(linkers) == 2  # two processes, a half each
+    for pid, _ in linkers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)  # gone, and reaped
     assert check.have == {}  # a spare without a manifest: made again the long way
     write_changes([Output("c.txt", b"new c")], check)
-    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**second, "c.txt": b"new c"}
-    assert read_manifest(spare_dir(output)).keys() == second.keys()
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
+    assert read_manifest(spare_dir(output)).keys() == site.keys()
 
 
 def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
