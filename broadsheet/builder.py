@@ -43,7 +43,7 @@ from broadsheet.deps import (
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
-from broadsheet.feeds import FeedSpec, feed_specs, sitemap
+from broadsheet.feeds import FeedSpec, feed_specs, sitemap_files
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
@@ -364,6 +364,7 @@ def _render_and_write(
     put_pages = cache.put_pages if cache is not None and len(todo) > len(entries) * _STREAMED_FROM else None
     page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
     undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
+    sitemaps: list[str] = []  # the sitemap's files
 
     def stream() -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
@@ -389,10 +390,15 @@ def _render_and_write(
                 cache.put_related(finder.answers)  # rather than holding every article's until the end
                 finder.answers.clear()
             yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
-        if changed is not None and cache and manifest.get("sitemap.xml") == cache.get("sitemap"):
-            yield Output("sitemap.xml", keep=manifest["sitemap.xml"])  # it lists pages and dates: the structure
+        known_maps = cache.blob("sitemaps") if changed is not None and cache else None
+        if known_maps and all(manifest.get(path) == digest for path, digest in known_maps.items()):
+            for path, digest in known_maps.items():  # they list pages and dates: the structure
+                sitemaps.append(path)
+                yield Output(path, keep=digest)
         else:
-            yield Output("sitemap.xml", sitemap(config, html_urls, site))
+            for path, data in sitemap_files(config, html_urls, site):
+                sitemaps.append(path)
+                yield Output(path, data)
         yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
         yield from static_outputs(site, templates_dir, content_dir)
         # Reader (issue 8): web app files at the site root, and the search index.
@@ -430,7 +436,7 @@ def _render_and_write(
         else:
             cache.store_pages(page_rows, gone)
         search.remember(digests)
-        cache.set("sitemap", digests["sitemap.xml"])
+        cache.set_blob("sitemaps", {path: digests[path] for path in sitemaps})
         # For a quick rebuild that adds or drops a search file: whether `_headers` is ours to make again.
         cache.set_blob("headers", ("made", sorted(headers_made[0])) if headers_made else ("content",))
         now = {a.path: a for a in site.articles}

@@ -2,7 +2,8 @@
 
 Feeds must parse with feedparser without `bozo` and validate against RFC 4287's RELAX NG schema
 (tests/schemas/atom.rng, with the two Schematron rules checked by XPath); the sitemap validates against
-the sitemaps.org XSD (tests/schemas/sitemap.xsd) and lists every HTML page but 404.html.
+the sitemaps.org XSD (tests/schemas/sitemap.xsd, and siteindex.xsd for a site too large for one
+sitemap) and lists every HTML page but 404.html.
 """
 
 from __future__ import annotations
@@ -197,3 +198,40 @@ def test_sitemap_is_valid_and_lists_every_page(golden_site: Path) -> None:
 
 def test_sample_sitemap_is_valid_and_lists_every_page(sample_site: Path) -> None:
     assert sitemap_problems(sample_site) == []
+
+
+@cache
+def sitemap_index_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "siteindex.xsd")))
+
+
+def test_a_site_with_more_pages_than_a_sitemap_may_list_gets_an_index_of_sitemaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protocol allows 50,000 URLs a sitemap; this site has more pages than the 4 allowed here."""
+    from regen_golden import build_golden
+
+    from broadsheet import feeds
+
+    monkeypatch.setattr(feeds, "SITEMAP_URLS", 4)
+    site = build_golden(tmp_path)
+    index = etree.parse(str(site / "sitemap.xml"))
+    assert sitemap_index_schema().validate(index), sitemap_index_schema().error_log
+    parts = index.xpath("//s:sitemap", namespaces=SITEMAP_NS)
+    pages = {SITE_URL + page_url_of(site, p) for p in site.rglob("*.html") if p.name != "404.html"}
+    assert len(parts) == -(-len(pages) // 4) > 2
+    listed: list[str] = []
+    for number, part in enumerate(parts, 1):
+        assert part.findtext("s:loc", namespaces=SITEMAP_NS) == f"{SITE_URL}sitemap-{number}.xml"
+        doc = etree.parse(str(site / f"sitemap-{number}.xml"))
+        assert sitemap_schema().validate(doc), sitemap_schema().error_log
+        urls = doc.xpath("//s:url", namespaces=SITEMAP_NS)
+        assert 0 < len(urls) <= 4
+        listed += [url.findtext("s:loc", namespaces=SITEMAP_NS) for url in urls]
+        dates = [url.findtext("s:lastmod", namespaces=SITEMAP_NS) for url in urls]
+        newest = max((d for d in dates if d), default=None)
+        assert part.findtext("s:lastmod", namespaces=SITEMAP_NS) == newest
+    assert sorted(listed) == sorted(pages)  # every page once, 404.html in none
+    assert any(part.findtext("s:lastmod", namespaces=SITEMAP_NS) for part in parts)
+    assert not (site / f"sitemap-{len(parts) + 1}.xml").exists()
+    assert f"Sitemap: {SITE_URL}sitemap.xml" in (site / "robots.txt").read_text("utf-8")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import make_corpus
-from broadsheet import builder, render, render_stage, write
+from broadsheet import builder, edit_build, feeds, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
@@ -131,6 +131,27 @@ def test_incremental_build_matches_cold_build(project: Path, change: str) -> Non
     CHANGES[change](project)
     result = cold_equals_incremental(project)
     assert result.stats.written > 0
+
+
+def test_a_sitemap_split_in_parts_is_kept_or_made_again_as_a_cold_build_makes_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feeds, "SITEMAP_URLS", 50)  # this site's 400-odd pages need an index of parts
+    run(project)
+    parts = sorted(p.name for p in (project / "site").glob("sitemap-*.xml"))
+    assert len(parts) > 4
+    # More edits than a quick rebuild takes: a full build that knows only article bodies changed,
+    # and keeps the sitemap's files as they are.
+    for path in sorted((project / "content").rglob("*.md"))[: edit_build.MAX_EDITED + 1]:
+        edit(path, "\n---\n", "\n---\nA new first paragraph.\n\n")
+    made: list[int] = []
+    sitemap_files = builder.sitemap_files
+    monkeypatch.setattr(builder, "sitemap_files", lambda *args: (made.append(1), *sitemap_files(*args))[1:])
+    assert not cold_equals_incremental(project).quick
+    assert made == [1]  # by the cold build it is compared with, not by the incremental one
+    CHANGES["article deleted"](project)  # the structure: made again
+    cold_equals_incremental(project)
+    assert made == [1, 1, 1]
 
 
 @pytest.mark.parametrize(
