@@ -77,6 +77,7 @@ class BuildCache:
                 Path(str(self.path) + suffix).unlink()
         db = sqlite3.connect(self.path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(
             """
             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);

@@ -25,6 +25,10 @@ from broadsheet.search_index import article_terms
 
 Progress = Callable[[str, int, int], None]
 _PARSE_CHUNK = 64
+# Batches stored between commits. Each commit lets SQLite copy what the log holds into the database
+# (its automatic checkpoint) while the workers parse on; one commit at the end of the stage copied
+# all of it (80 MB at 10,000 articles) while both cores waited, 0.22-0.26 s.
+_COMMIT_EVERY = 16
 
 
 def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple[str, Any, Any]]:
@@ -88,8 +92,10 @@ def load_content(
                     errors.append(BroadsheetError(f"cannot read: {exc.strerror}", path=source.rel))
             yield items
 
+    batches_stored = 0
+
     def collect(results: list[tuple[str, Any, Any]]) -> None:
-        nonlocal done
+        nonlocal done, batches_stored
         parsed_now: list[tuple[str, int, int, tuple[Article, Facts]]] = []
         bodies_now: list[tuple[str, str, str]] = []
         for rel, parsed, error in results:
@@ -105,6 +111,9 @@ def load_content(
         if cache:
             cache.store_articles(parsed_now)
             cache.store_rendered(bodies_now)
+            batches_stored += 1
+            if batches_stored % _COMMIT_EVERY == 0:
+                cache.checkpoint()
         else:
             fresh.update((digest, (html, terms)) for digest, html, terms in bodies_now)
         progress("parse", done, len(pending))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import make_corpus
-from broadsheet import builder, edit_build, feeds, render, render_stage, write
+from broadsheet import builder, edit_build, feeds, parse_stage, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
@@ -830,6 +830,28 @@ def test_related_answers_ask_an_empty_cache_once(tmp_path: Path) -> None:
     assert stored("a0.md") == (b"key", ["b.md", "c.md"])
     assert stored("a1.md") is None
     assert len(asked) == 3  # whether there are any, then one question per article
+
+
+def test_a_build_stopped_while_parsing_keeps_what_it_had_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse stage commits its results every few batches (SQLite empties its log into the
+    database as it goes, not all at once at the end of the stage): a build stopped half way, by
+    Ctrl-C say, leaves those in the cache, and the next build parses only the rest."""
+    root = big_project(tmp_path)  # 300 files: five batches of 64
+    (root / "site.toml").write_text('title = "Big"\n')
+    monkeypatch.setattr(parse_stage, "_COMMIT_EVERY", 2)
+    config = load_config(root / "site.toml")
+
+    def stop_after_three_batches(stage: str, done: int, total: int) -> None:
+        if stage == "parse" and done >= 3 * 64:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(config, BuildOptions(output_dir=root / "site", jobs=1), stop_after_three_batches)
+    assert not (root / "site").exists()
+    assert run(root).parsed_files == 300 - 2 * 64  # the third batch was not committed yet
+    cold_equals_incremental(root)
 
 
 def test_a_render_stopped_half_way_leaves_the_page_records_as_they_were(
