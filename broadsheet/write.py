@@ -464,26 +464,30 @@ class TreeCheck:
         missing = {path for path in self.have if path not in placed and not os.access(prefix + path, os.F_OK)}
         return missing, _foreign_files(self.output, self.live)
 
+    def spare_files(self) -> dict[str, str]:
+        """The spare's manifest (`have`), once the forked process, which brings the spare in step
+        with the live tree, is done with it."""
+        self._collect()
+        return self.have
+
     def result(self) -> tuple[set[str], list[str]]:
-        """(files of the spare's manifest that are not there, files in the live tree not ours).
-        Where a child was forked, it has brought the spare in step with the live tree first, and
-        `have` is the spare's manifest as it left it."""
-        if self._answer is None:
-            answer = self._collect()
-            self._answer = answer if answer is not None else self._look()
+        """(files of the spare's manifest that are not there, files in the live tree not ours)."""
+        self._collect()
+        if self._answer is None:  # no child, or it died midway: looked at here
+            self._answer = self._look()
         return self._answer
 
-    def _collect(self) -> tuple[set[str], list[str]] | None:
+    def _collect(self) -> None:
         if self._child is None:
-            return None
+            return
         child, self._child = self._child, None
         try:
             missing, foreign, failed = _forked_result(child)
         except Exception:  # noqa: BLE001 - the child died midway: the spare is as its manifest says
             self.have = read_manifest(spare_dir(self.output))
-            return None
+            return
         self.have = _without(self.live, failed)
-        return missing, foreign
+        self._answer = missing, foreign
 
     def close(self) -> None:
         """Reap the child if its answer was never asked for."""
@@ -500,8 +504,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
     output, live = check.output, check.live
     if not live:
         raise MissingOutput(MANIFEST)
-    missing, foreign = check.result()  # (and the spare brought in step, where a child did it)
-    have = check.have
+    have = check.spare_files()
     digests = {path: digest for path, digest in live.items() if path not in gone} if gone else dict(live)
     data_of: dict[str, bytes] = {}
     for item in changes:
@@ -513,6 +516,7 @@ def write_changes(changes: Sequence[Output], check: TreeCheck, gone: Collection[
         return write_site(
             (Output(p, data_of[p]) if p in data_of else Output(p, keep=d) for p, d in digests.items()), output
         )
+    missing, foreign = check.result()
     (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
     # As in write_site, a file deleted from the spare is put back.
     touched = [path for path, digest in digests.items() if have.get(path) != digest or path in missing]
@@ -542,10 +546,10 @@ def settle_spare(output: Path) -> int:
         if not live or live_errors != [] or have == live:
             return 0
         spare = _open_spare(output, have)
-        differ = [path for path, digest in live.items() if have.get(path) != digest]
+        differ = _differing(live, have)
         for path in differ:  # in one thread: four took longer here (1.8–2.1 s at 10,000 articles, not 1.4)
             _copy_into(output / path, spare / path)
-        _finish(spare, output, dict(live), have, differ, live, live_errors, ())  # the same files: no swap
+        _seal(spare, live, have, differ, live_errors)  # the live tree's files: nothing to swap in
         return len(differ)
 
 
@@ -619,7 +623,7 @@ def _bring_in_step(
     of its manifest. A quick rebuild's forked `TreeCheck` does this while the build parses and
     renders, rather than the build placing every file that differs once it has rendered: after a
     build that rewrote the site, that is every file (and after a cold one, every folder too)."""
-    differ = [path for path, digest in live.items() if have.get(path) != digest]
+    differ = _differing(live, have)
     if not differ and have.keys() <= live.keys():
         return set(), []
     spare = _open_spare(output, have)
@@ -635,6 +639,11 @@ def _bring_in_step(
             failed = _forked_result(other) + failed  # (raises if that process failed: no manifest then)
     _seal(spare, _without(live, failed), have, list(differ), live_errors or [])
     return set(differ), failed
+
+
+def _differing(live: dict[str, str], have: dict[str, str]) -> list[str]:
+    """The live tree's files that the spare (`have`) lacks or holds other bytes for."""
+    return [path for path, digest in live.items() if have.get(path) != digest]
 
 
 def _without(files: dict[str, str], paths: Collection[str]) -> dict[str, str]:
@@ -697,7 +706,8 @@ def _forked_result(child: tuple[int, int]) -> Any:
 class _Placer:
     """Puts files into the spare tree on a few threads. Creating and renaming files is mostly
     waiting on the file system, which releases the GIL: the build renders on while they land.
-    The first failure is raised (by `place` or on leaving), after every pending write has ended."""
+    (A file that is only linked is linked at once, here.) The first failure is raised (by `place`
+    or on leaving), after every pending write has ended."""
 
     _IN_FLIGHT = 64  # files handed over and not yet written: bounds the bytes held
 
