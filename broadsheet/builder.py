@@ -48,8 +48,9 @@ from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
+from broadsheet.output import Output, Placed
 from broadsheet.parse_stage import load_content
-from broadsheet.render import Output, Placed, Renderer, make_environment, static_outputs
+from broadsheet.render import Renderer, make_environment, static_outputs
 from broadsheet.render_stage import (
     CachedRelated,
     Job,
@@ -65,6 +66,7 @@ from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
     MissingOutput,
+    SpareFill,
     SpareTree,
     WriteStats,
     build_lock,
@@ -91,6 +93,9 @@ class BuildOptions:
     executor: str | None = None  # Markdown fan-out: "process" (default), "inline", "dask://HOST:PORT"
     cache: bool = True
     precompress: bool = False  # also write .gz (and .br with the brotli package) beside text files
+    # After a build that made the output folder anew: its spare tree made by links meanwhile (write.SpareFill).
+    # The preview server copies it instead, between builds (write.settle_spare).
+    fill_spare: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,8 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
     env = make_environment(templates_dir, bytecode_dir)
     jobs = options.jobs or default_jobs()
 
-    with build_lock(output_dir), _collector_paused():
+    # `background`: processes a build leaves working (write.SpareFill), waited for before the lock is let go.
+    with build_lock(output_dir), _collector_paused(), contextlib.ExitStack() as background:
         recover(output_dir)
         markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
@@ -201,7 +207,12 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 raise BuildFailed(failed)
             bodies = CachedBodies(fresh, cache_file)
             renderer = Renderer(site, config, env, facts, bodies)
-            extras = {"precompress": options.precompress, "errors": [str(e) for e in errors], "lean": lean}
+            extras = {
+                "precompress": options.precompress,
+                "errors": [str(e) for e in errors],
+                "lean": lean,
+                "background": background if options.fill_spare else None,
+            }
             records_kept = cache is not None
             try:
                 with cache.undone_if_failed() if cache else contextlib.nullcontext():
@@ -294,6 +305,7 @@ def _render_and_write(
     lean: Executor | None = None,
     precompress: bool = False,
     errors: Sequence[str] = (),
+    background: contextlib.ExitStack | None = None,
 ) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
     templates = template_digests(templates_dir)
@@ -421,6 +433,10 @@ def _render_and_write(
         # workers stop too, their batches in flight done, before anything else touches that tree.
         source.close()
         search.close()
+    if background is not None and cache is not None and not errors and not precompress:
+        # A clean build, which the next edit's quick rebuild starts from: if it made the output
+        # folder anew, its spare tree is made while this process records the build.
+        background.enter_context(SpareFill(output_dir))
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

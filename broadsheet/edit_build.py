@@ -28,8 +28,9 @@ from broadsheet.feeds import feed_specs
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.load import SourceFile, read_source, replace_articles
 from broadsheet.model import Article, Site
+from broadsheet.output import Output
 from broadsheet.parse_stage import parse_files
-from broadsheet.render import Facts, Output, Renderer
+from broadsheet.render import Facts, Renderer
 from broadsheet.render_stage import CachedRelated, Job, RenderPlan
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from broadsheet.render import Output
+from broadsheet.output import Output
 
 HEADERS_FILE = "_headers"
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -10,7 +10,6 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -40,31 +39,11 @@ from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url
 from broadsheet.model import Article, Site
+from broadsheet.output import Output
 from broadsheet.pages import DayGroup, Page, RelatedFinder, day_label, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
 
 WORDS_PER_MINUTE = 230
-
-
-class Placed(NamedTuple):
-    """A file already put into the spare output tree where it was rendered (write.SpareTree.place)."""
-
-    digest: str
-    touched: bool  # a file was written or linked there (False: the spare had these bytes already)
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file of the built site: bytes to write, a source file to copy, `keep`: the digest of
-    the bytes already in the output folder, which are still right (the page's inputs are unchanged),
-    or `placed`: already in the spare tree the build is writing."""
-
-    path: str  # relative to the output folder, posix
-    data: bytes | None = None
-    source: Path | None = None
-    keep: str | None = None
-    immutable: bool = False  # named by its content hash: hosts may cache it for a year (see hosting.py)
-    placed: Placed | None = None
 
 
 def json_ld(value: Any) -> Markup:

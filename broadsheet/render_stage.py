@@ -34,8 +34,9 @@ from broadsheet.deps import Fingerprinter
 from broadsheet.executors import chunked, fork_pool
 from broadsheet.feeds import FeedSpec, atom_feed
 from broadsheet.model import Article, Site
+from broadsheet.output import Placed
 from broadsheet.pages import Page, RelatedIndex
-from broadsheet.render import Facts, Placed, Renderer, make_environment
+from broadsheet.render import Facts, Renderer, make_environment
 from broadsheet.urls import output_path
 from broadsheet.write import SparePart
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.executors import release_free_memory
 from broadsheet.model import Article, Site
-from broadsheet.render import Output, Placed, Renderer
+from broadsheet.output import Output, Placed
+from broadsheet.render import Renderer
 from broadsheet.search_index import (
     SEARCH_DIR,
     documents,

@@ -247,6 +247,7 @@ class Preview:
                     templates_dir=self.options.templates_dir,
                     base_url=base_url,
                     drafts=self.options.drafts,
+                    fill_spare=False,  # settled with copies instead (`settle`)
                 ),
             )
         except BuildFailed as failed:

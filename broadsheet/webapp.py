@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from broadsheet.config import SiteConfig
-from broadsheet.render import Output
+from broadsheet.output import Output
 
 MANIFEST = "manifest.webmanifest"
 # Colours of the default theme (templates/static/style.css: --paper, --accent).

@@ -22,6 +22,8 @@ import os
 import pickle
 import shutil
 import stat
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
@@ -32,7 +34,7 @@ from sys import intern
 from typing import Any, NoReturn
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.render import Output, Placed
+from broadsheet.output import Output, Placed
 
 MANIFEST = ".broadsheet-manifest.json"
 _MANIFEST_VERSION = 1
@@ -613,6 +615,60 @@ def _seal(
     # On one line: json's fast encoder does not indent, and this file lists every file of the site.
     (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
     _save_stamps(spare, digests, touched)
+
+
+class SpareFill:
+    """The spare tree of `output` made by hard links to the live tree, where there is none, in a
+    process of its own (`fill_spare`): for a build that made the output folder anew, while it
+    records what it did on the core its render workers have left. Otherwise the next quick rebuild
+    (the first edit) makes it: every folder and file of the site, and a folder is the costliest
+    thing to make here (at 10,000 articles, 14,600 folders took 0.33 s and their 15,100 files'
+    links 0.14 s).
+
+    A fresh interpreter that imports only this module, not a fork of the build: the build goes on
+    touching its whole heap (pickling the snapshot), which would leave the fork holding a private
+    copy of all of it (46 MB at 10,000 articles). A context manager: leaving it waits for that
+    process, which the build must do before it lets go of the folder. One that fails leaves the
+    spare without a manifest, to be made again by the next build, as if it had never run."""
+
+    def __init__(self, output: Path) -> None:
+        self._process: subprocess.Popen | None = None
+        if spare_dir(output).exists() or not sys.executable:
+            return
+        package_parent = str(Path(__file__).resolve().parents[1])
+        code = (
+            "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+            "import os; os.nice(10); from broadsheet.write import fill_spare; fill_spare(Path(sys.argv[2]))"
+        )
+        # -S: no site-packages (this module needs none), quicker to start.
+        self._process = subprocess.Popen(
+            [sys.executable, "-S", "-c", code, package_parent, str(output)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # a failure costs nothing but the next build's time
+        )
+
+    def __enter__(self) -> SpareFill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.wait()
+
+
+def fill_spare(output: Path) -> int:
+    """Make the spare tree of `output` by links to the live tree, if it has none (see `SpareFill`):
+    the number of files linked. Only from a process with one thread (see `_start_forked`), and
+    while a build holds the folder's lock."""
+    if spare_dir(output).exists():
+        return 0
+    data = _read_manifest_data(output)
+    live, errors = _files_of(data), _errors_of(data)
+    if not live:
+        return 0
+    placed, failed = _bring_in_step(output, live, errors, {})
+    return len(placed) - len(failed)
 
 
 def _bring_in_step(

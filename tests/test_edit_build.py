@@ -3,6 +3,7 @@ site model; anything else goes to the full build. Either way the tree is the one
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from test_incremental import CHANGES, cold_equals_incremental, edit, first_artic
 
 from broadsheet import edit_build, write
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.write import MANIFEST
+from broadsheet.write import MANIFEST, read_manifest
 
 
 @pytest.fixture
@@ -39,19 +40,46 @@ def test_a_body_edit_is_a_quick_rebuild_that_matches_a_cold_build(project: Path)
 def test_the_first_edit_after_a_cold_build_places_only_its_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cold build leaves no spare tree: the first quick rebuild's forked check makes it (links to
-    every live file) while the build parses and renders, and the build process places only the files
-    the edit changed."""
+    """A cold build leaves no spare tree behind, the folder being new: a process of its own makes
+    one (links to every live file) while the build records what it did, and the build waits for it.
+    The first quick rebuild's forked check then finds nothing to link, and the build process places
+    only the files the edit changed."""
     monkeypatch.setattr(write.threading, "active_count", lambda: 1)  # the check forks, as in the command
     run(project)
-    assert not (project / ".site.spare").exists()
+    site, spare = project / "site", project / ".site.spare"
+    assert read_manifest(spare) == read_manifest(site)
+    assert all((spare / path).stat().st_ino == (site / path).stat().st_ino for path in read_manifest(site))
+    monkeypatch.setattr(write, "_link_into", lambda *args: pytest.fail("left to link"))  # (the check then dies)
     placed = placements(monkeypatch)
     new_paragraph(middle_article(project), "A brand new opening paragraph.")
     result = run(project)
     assert result.quick
     assert 0 < len(placed) == result.stats.written < 20
-    assert (project / ".site.spare" / MANIFEST).is_file()
+    assert (spare / MANIFEST).is_file()
     assert not cold_equals_incremental(project).stats.written  # (nothing left to do: the same tree)
+
+
+@pytest.mark.parametrize("filler", ["slow", "failing"])
+def test_a_cold_build_waits_for_its_spare_fill_and_does_without_one(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filler: str
+) -> None:
+    """The build lets go of the folder only once the process filling the spare has ended (a slow
+    one is waited for); one that fails costs the first edit's check the links, and nothing else."""
+    python = tmp_path / "python"
+    runs = f'sleep 1\nexec {sys.executable} "$@"' if filler == "slow" else "exit 1"
+    python.write_text(f"#!/bin/sh\n{runs}\n")
+    python.chmod(0o755)
+    monkeypatch.setattr(write.sys, "executable", str(python))
+    run(project)
+    monkeypatch.undo()
+    spare = project / ".site.spare"
+    if filler == "slow":
+        assert read_manifest(spare) == read_manifest(project / "site")
+    else:
+        assert not spare.exists()
+    new_paragraph(middle_article(project), "A brand new opening paragraph.")
+    assert cold_equals_incremental(project).quick
+    assert read_manifest(spare)  # the version before the edit, made by the edit's check if need be
 
 
 def test_a_run_of_quick_rebuilds_each_matches_a_cold_build(project: Path) -> None:

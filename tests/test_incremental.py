@@ -16,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench import make_corpus
-from broadsheet import builder, edit_build, feeds, parse_stage, render, render_stage, write
+from broadsheet import builder, edit_build, feeds, output, parse_stage, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
 from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.model import Article
-from broadsheet.render import Output, Renderer
+from broadsheet.output import Output
+from broadsheet.render import Renderer
 from broadsheet.write import SpareTree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -655,7 +656,7 @@ def test_the_lean_render_worker_makes_the_term_shards_and_this_process_the_rest(
     log = os.open(tmp_path / "shards.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     place = write.SparePart.place
 
-    def logged(self: write.SparePart, path: str, data: bytes) -> render.Placed:
+    def logged(self: write.SparePart, path: str, data: bytes) -> output.Placed:
         if path.startswith("search/t-"):
             os.write(log, f"{os.getpid()} {path}\n".encode())
         return place(self, path, data)

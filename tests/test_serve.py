@@ -20,6 +20,8 @@ import pytest
 from buildkit import spare_in_step
 from sitetools import ServeProcess, sample_project
 
+from broadsheet.write import read_manifest, spare_dir
+
 SECRET = "TOP-SECRET-do-not-serve"
 BASE = "/news/"
 
@@ -385,11 +387,14 @@ def test_after_a_build_that_rewrote_the_site_the_spare_tree_is_brought_in_step_b
 ) -> None:
     """The first edit after a full build finds the spare output tree already in step with the live
     one (every file copied), so that it writes only its own pages: the server did the copying while
-    the page was read."""
+    the page was read. Copies, not links to the live files, even after the first build (which made
+    the folder): the spare's own files, which the next build that rewrites the site rewrites where
+    they are."""
     project = sample_project(tmp_path / "project")
     output = tmp_path / "preview"
     with ServeProcess(project, "--output", str(output)) as server:
         assert eventually(lambda: spare_in_step(output))
+        assert all((spare_dir(output) / path).stat().st_nlink == 1 for path in read_manifest(output))
         base = project / "templates" / "base.html"
         base.write_text(base.read_text("utf-8").replace("</footer>", "<p>Edited theme.</p></footer>", 1), "utf-8")
         line = server.wait_for(r"^built ", 60)

@@ -16,13 +16,14 @@ from buildkit import ROOT, SiteDirs, placements, spare_in_step
 
 from broadsheet import write
 from broadsheet.errors import BroadsheetError
-from broadsheet.render import Output
+from broadsheet.output import Output
 from broadsheet.write import (
     MANIFEST,
     SpareTree,
     TreeCheck,
     build_lock,
     check_output_dir,
+    fill_spare,
     read_manifest,
     recover,
     spare_dir,
@@ -497,6 +498,71 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
             os.kill(int(pid), 0)  # gone, and reaped
     assert check.have == {}  # a spare without a manifest: made again the long way
     write_changes([Output("c.txt", b"new c")], check)
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
+    assert read_manifest(spare_dir(output)).keys() == site.keys()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    """A write that made the output folder anew leaves no spare: `fill_spare` makes one by links to
+    every live file, sealed with the live manifest and its folders' times, so that the next quick
+    write (its forked check finding nothing to link) places only its changes."""
+    if processes == 2:
+        monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)
+    output = tmp_path / "site"
+    site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    assert not spare_dir(output).exists()
+    assert fill_spare(output) == len(site)
+    assert read_manifest(spare_dir(output)) == read_manifest(output)
+    for path in site:
+        assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
+    monkeypatch.setattr(write, "_link_into", lambda *args: pytest.fail("the check found something to link"))
+    placed = placements(monkeypatch)
+    stats = write_changes([Output("a/one/index.html", b"one, edited")], forked_check(output, monkeypatch))
+    assert placed == ["a/one/index.html"]
+    assert (stats.written, stats.swapped) == (1, True)
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "a/one/index.html": b"one, edited"}
+    assert {p: d for p, d in files(spare_dir(output)).items() if p != MANIFEST} == site
+    assert write._foreign_files(output, read_manifest(output)) == []
+    (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
+    assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+
+
+def test_filling_the_spare_leaves_a_spare_that_is_there_as_it_is(tmp_path: Path) -> None:
+    """After a swap with an older site, that site is the spare, its files its own: the next build
+    that rewrites the site rewrites them where they are, rather than making new ones."""
+    output = tmp_path / "site"
+    two_generations(output)
+    write_site([Output("index.html", b"home, third"), Output("a/one/index.html", b"one")], output)
+    before = read_manifest(spare_dir(output))
+    assert fill_spare(output) == 0
+    assert read_manifest(spare_dir(output)) == before
+    assert (spare_dir(output) / "index.html").read_bytes() == b"home again"
+    assert (spare_dir(output) / "index.html").stat().st_nlink == 1
+
+
+def test_filling_the_spare_that_fails_midway_leaves_it_to_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "site"
+    site = {"index.html": b"home", "a/one/index.html": b"one", "c.txt": b"c"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    link = write._link_new
+
+    def failing(existing: str | Path, target: str | Path) -> bool:
+        if str(target).endswith("c.txt"):
+            raise OSError("disk full")
+        return link(existing, target)
+
+    monkeypatch.setattr(write, "_link_new", failing)
+    with pytest.raises(OSError, match="disk full"):
+        fill_spare(output)
+    assert spare_dir(output).is_dir() and read_manifest(spare_dir(output)) == {}
+    monkeypatch.setattr(write, "_link_new", link)
+    write_changes([Output("c.txt", b"new c")], forked_check(output, monkeypatch))
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
     assert read_manifest(spare_dir(output)).keys() == site.keys()
 
