@@ -148,7 +148,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
     jobs = options.jobs or default_jobs()
 
     # `background`: processes a build leaves working (write.SpareFill), waited for before the lock is let go.
-    with build_lock(output_dir), _collector_paused(), contextlib.ExitStack() as background:
+    with build_lock(output_dir) as lock, _collector_paused(), contextlib.ExitStack() as background:
         recover(output_dir)
         markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
@@ -211,7 +211,10 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 "precompress": options.precompress,
                 "errors": [str(e) for e in errors],
                 "lean": lean,
-                "background": background if options.fill_spare else None,
+                # Started once the site is swapped in, waited for before the lock is let go.
+                "fill_spare": (lambda: background.enter_context(SpareFill(output_dir, lock)))
+                if options.fill_spare
+                else None,
             }
             records_kept = cache is not None
             try:
@@ -305,7 +308,7 @@ def _render_and_write(
     lean: Executor | None = None,
     precompress: bool = False,
     errors: Sequence[str] = (),
-    background: contextlib.ExitStack | None = None,
+    fill_spare: Callable[[], object] | None = None,
 ) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
     templates = template_digests(templates_dir)
@@ -433,10 +436,10 @@ def _render_and_write(
         # workers stop too, their batches in flight done, before anything else touches that tree.
         source.close()
         search.close()
-    if background is not None and cache is not None and not errors and not precompress:
+    if fill_spare is not None and cache is not None and not errors and not precompress:
         # A clean build, which the next edit's quick rebuild starts from: if it made the output
         # folder anew, its spare tree is made while this process records the build.
-        background.enter_context(SpareFill(output_dir))
+        fill_spare()
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

@@ -204,12 +204,14 @@ class _PlainUnpickler(pickle.Unpickler):
 
 
 @contextlib.contextmanager
-def build_lock(output: Path) -> Iterator[None]:
+def build_lock(output: Path) -> Iterator[int]:
     """One build per output folder at a time, and none while the folder is published (an advisory
-    lock beside the folder)."""
+    lock beside the folder). Gives the lock file's descriptor: a process started with it holds the
+    lock too, for as long as it has it open, should this one die first (see SpareFill)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(output, fcntl.LOCK_EX, "another build or a publish of this site is running (lock held)"):
-        yield
+    with _lock(output, fcntl.LOCK_EX, "another build or a publish of this site is running (lock held)") as fd:
+        assert fd is not None
+        yield fd
 
 
 @contextlib.contextmanager
@@ -221,7 +223,7 @@ def reading_lock(output: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _lock(output: Path, kind: int, busy: str, *, reader: bool = False) -> Iterator[None]:
+def _lock(output: Path, kind: int, busy: str, *, reader: bool = False) -> Iterator[int | None]:
     lock_path = output.parent / f".{output.name}.lock"
     try:
         opened = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
@@ -230,7 +232,7 @@ def _lock(output: Path, kind: int, busy: str, *, reader: bool = False) -> Iterat
             raise
         # Nothing built there, or a folder we may not write to, where no build can run either: the
         # reader finds out what it can read.
-        yield
+        yield None
         return
     with opened as handle:
         try:
@@ -238,7 +240,7 @@ def _lock(output: Path, kind: int, busy: str, *, reader: bool = False) -> Iterat
         except BlockingIOError:
             raise BroadsheetError(busy, path=str(lock_path)) from None
         try:
-            yield
+            yield handle.fileno()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -628,14 +630,18 @@ class SpareFill:
     A fresh interpreter that imports only this module, not a fork of the build: the build goes on
     touching its whole heap (pickling the snapshot), which would leave the fork holding a private
     copy of all of it (46 MB at 10,000 articles). A context manager: leaving it waits for that
-    process, which the build must do before it lets go of the folder. One that fails leaves the
-    spare without a manifest, to be made again by the next build, as if it had never run."""
+    process, which the build must do before it lets go of the folder; `lock`, the build lock's
+    descriptor (`build_lock`), is handed to it, so that should the build be killed first, no other
+    build starts on the folder before it has ended. One that fails leaves the spare without a
+    manifest, to be made again by the next build, as if it had never run."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, lock: int) -> None:
         self._process: subprocess.Popen | None = None
         if spare_dir(output).exists() or not sys.executable:
             return
         package_parent = str(Path(__file__).resolve().parents[1])
+        # At low priority, so that the build's own work after the swap keeps its core: the fill
+        # has the rest of that time, and mostly waits on the file system.
         code = (
             "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
             "import os; os.nice(10); from broadsheet.write import fill_spare; fill_spare(Path(sys.argv[2]))"
@@ -646,6 +652,7 @@ class SpareFill:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # a failure costs nothing but the next build's time
+            pass_fds=(lock,),
         )
 
     def __enter__(self) -> SpareFill:

@@ -4,8 +4,10 @@ are not ours refused; one build per output at a time."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.output import Output
 from broadsheet.write import (
     MANIFEST,
+    SpareFill,
     SpareTree,
     TreeCheck,
     build_lock,
@@ -529,6 +532,31 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert write._foreign_files(output, read_manifest(output)) == []
     (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
     assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+
+
+def test_a_spare_fill_holds_the_build_lock_until_it_ends_should_the_build_die_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process filling the spare is handed the build lock: a build killed meanwhile (its
+    descriptor closed, the lock never let go) leaves no other build to start on the folder before
+    the fill has ended, and then the spare is whole."""
+    output = tmp_path / "site"
+    site = {"index.html": b"home", "a/one/index.html": b"one"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nsleep 1\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setattr(write.sys, "executable", str(python))
+    lock = os.open(tmp_path / ".site.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    fill = SpareFill(output, lock)
+    os.close(lock)  # the build is gone
+    with pytest.raises(BroadsheetError, match="another build"), build_lock(output):
+        pass
+    with fill:  # (waits for it)
+        pass
+    with build_lock(output):
+        assert read_manifest(spare_dir(output)) == read_manifest(output)
 
 
 def test_filling_the_spare_leaves_a_spare_that_is_there_as_it_is(tmp_path: Path) -> None:
