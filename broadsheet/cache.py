@@ -35,8 +35,8 @@ SCHEMA = 7
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "frontmatter", "hosting", "load",
-    "markdown", "model", "pages", "parse_stage", "render", "render_stage", "search_index", "search_stage", "urls",
-    "webapp", "write",
+    "markdown", "model", "output", "pages", "parse_stage", "render", "render_stage", "search_index", "search_stage",
+    "urls", "webapp", "write",
 )  # fmt: skip
 
 

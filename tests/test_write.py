@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pickle
 import sys
 import threading
 import time
@@ -287,7 +288,25 @@ def test_a_swap_is_refused_while_the_site_holds_someone_elses_file(tmp_path: Pat
     assert (output / "a/c/index.html").read_bytes() == b"c3"
 
 
-def test_folder_notes_that_cannot_be_read_make_the_check_look_in_every_folder(tmp_path: Path) -> None:
+def test_each_trees_folder_notes_are_kept_apart_and_the_others_written_back_as_found(tmp_path: Path) -> None:
+    """A build unpickles only the notes of the tree it looks at or writes: the other tree's go back
+    into the file byte for byte."""
+    output = tmp_path / "site"
+    pages = [Output("index.html", b"home"), Output("a/b/index.html", b"deep")]
+    write_site(pages, output)
+    write_site([*pages, Output("c/index.html", b"c")], output)
+    notes = tmp_path / ".site.folders.pickle"
+    before = pickle.loads(notes.read_bytes())
+    live, spare = str(output.stat().st_ino), str(spare_dir(output).stat().st_ino)
+    assert before.keys() == {live, spare} and all(isinstance(v, bytes) for v in before.values())
+    assert pickle.loads(before[live]) == {folder: (output / folder).stat().st_mtime_ns for folder in ("a", "a/b", "c")}
+    write_site([*pages, Output("c/index.html", b"c, again")], output)  # writes the spare, swapped in
+    after = pickle.loads(notes.read_bytes())
+    assert after[live] == before[live] and after[spare] != before[spare]
+
+
+@pytest.mark.parametrize("notes_are", ["not a pickle", "from an older version", "damaged for this tree"])
+def test_folder_notes_that_cannot_be_read_make_the_check_look_in_every_folder(tmp_path: Path, notes_are: str) -> None:
     output = tmp_path / "site"
     pages = [Output("index.html", b"home"), Output("a/b/index.html", b"deep")]
     legacy = tmp_path / ".site.folders.json"  # where builds before kept their notes, as JSON
@@ -303,7 +322,14 @@ def test_folder_notes_that_cannot_be_read_make_the_check_look_in_every_folder(tm
     (folder / "notes.txt").write_text("mine", "utf-8")
     os.utime(folder, ns=(before, before))
     assert not write._foreign_files(output, read_manifest(output))
-    notes.write_bytes(b"\x80\x05 not a pickle")
+    inode = str(output.stat().st_ino)
+    if notes_are == "not a pickle":
+        notes.write_bytes(b"\x80\x05 not a pickle")
+    elif notes_are == "from an older version":  # every tree's notes in one dict of dicts
+        found = {key: pickle.loads(value) for key, value in pickle.loads(notes.read_bytes()).items()}
+        notes.write_bytes(pickle.dumps(found))
+    else:
+        notes.write_bytes(pickle.dumps({**pickle.loads(notes.read_bytes()), inode: b"\x80\x05 damaged"}))
     with pytest.raises(BroadsheetError, match="did not write") as raised:
         write_site(pages, output)
     assert "a/b/notes.txt" in str(raised.value)
@@ -519,7 +545,7 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     write_site([Output(p, d) for p, d in site.items()], output)
     assert not spare_dir(output).exists()
     assert fill_spare(output) == len(site)
-    assert read_manifest(spare_dir(output)) == read_manifest(output)
+    assert (spare_dir(output) / MANIFEST).read_bytes() == (output / MANIFEST).read_bytes()
     for path in site:
         assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
     monkeypatch.setattr(write, "_link_into", lambda *args: pytest.fail("the check found something to link"))
@@ -532,6 +558,14 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert write._foreign_files(output, read_manifest(output)) == []
     (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
     assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+
+
+def test_filling_the_spare_leaves_out_of_its_manifest_what_it_cannot_link(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
+    (output / "a" / "one" / "index.html").unlink()  # deleted by hand: the next full build puts it back
+    assert fill_spare(output) == 1
+    assert read_manifest(spare_dir(output)) == {"index.html": read_manifest(output)["index.html"]}
 
 
 def test_a_spare_fill_holds_the_build_lock_until_it_ends_should_the_build_die_first(
