@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from json.decoder import scanstring
 from pathlib import Path
 from sys import intern
 from typing import Any, NoReturn
@@ -615,27 +616,19 @@ def _finish(
 
 
 def _seal(
-    spare: Path,
-    digests: dict[str, str],
-    have: dict[str, str],
-    touched: list[str],
-    errors: Sequence[str],
-    text: str | None = None,
+    spare: Path, digests: dict[str, str], have: dict[str, str], touched: list[str], errors: Sequence[str]
 ) -> None:
     """Drop what the spare has (`have`) and `digests` does not, and seal the spare with its manifest
-    (`digests`, `errors`; `text`: that manifest as written already, for the live tree) and the times
-    of the folders `touched`."""
+    (`digests`, `errors`) and the times of the folders `touched`."""
     stale = sorted(have.keys() - digests.keys(), reverse=True)  # a set of one map's keys, not of both
     touched += stale
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             (spare / path).unlink()
     _prune_empty_dirs(spare, stale)
-    if text is None:
-        manifest = {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}
-        # On one line: json's fast encoder does not indent, and this file lists every file of the site.
-        text = json.dumps(manifest, sort_keys=True)
-    (spare / MANIFEST).write_text(text, "utf-8")
+    manifest = {"version": _MANIFEST_VERSION, "files": digests, "errors": list(errors)}
+    # On one line: json's fast encoder does not indent, and this file lists every file of the site.
+    (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
     _save_stamps(spare, digests, touched)
 
 
@@ -687,48 +680,100 @@ class SpareFill:
 def fill_spare(output: Path) -> int:
     """Make the spare tree of `output` by links to the live tree, if it has none (see `SpareFill`):
     the number of files linked. Only from a process with one thread (see `_start_forked`), and
-    while a build holds the folder's lock."""
+    while a build holds the folder's lock.
+
+    Only the paths are read from the live manifest, not its digests: the spare's manifest is the
+    live one's text, unless a file could not be linked (a parsed manifest and its JSON made again
+    took this process to 162 MB at 100,000 articles)."""
     if spare_dir(output).exists():
         return 0
     try:
         text = (output / MANIFEST).read_text("utf-8")
+    except OSError:
+        return 0
+    paths = _manifest_paths(text)
+    if not paths:  # none, or a manifest not written as `_seal` writes it: read it whole
+        data = _parsed(text)
+        live = _files_of(data)
+        return len(live) - len(_bring_in_step(output, live, _errors_of(data), {})[1]) if live else 0
+    spare = _open_spare(output, {})
+    failed = _link_all(output, spare, paths, ())
+    if failed:
+        data = _parsed(text)
+        _seal(spare, _without(_files_of(data), failed), {}, paths, _errors_of(data) or [])
+    else:
+        (spare / MANIFEST).write_text(text, "utf-8")
+        _save_stamps(spare, paths, paths)
+    return len(paths) - len(failed)
+
+
+def _parsed(text: str) -> dict:
+    try:
         data = json.loads(text)
-    except (OSError, ValueError):
-        return 0
-    live = _files_of(data) if isinstance(data, dict) else {}
-    if not live:
-        return 0
-    # The live manifest's text is the spare's too, unless a file could not be linked: not made
-    # again (16 MB more at 100,000 articles).
-    placed, failed = _bring_in_step(output, live, _errors_of(data), {}, text)
-    return len(placed) - len(failed)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_FILES_KEY = '"files": {'
+
+
+def _manifest_paths(text: str) -> list[str] | None:
+    """The paths a manifest lists, in order, read from its text as `_seal` writes it (json.dumps with
+    sorted keys, so "files" follows "errors", whose strings cannot hold the key unescaped); None for
+    any other text."""
+    if not text.endswith(f'"version": {_MANIFEST_VERSION}}}'):
+        return None
+    pos = text.find(_FILES_KEY)
+    if pos < 0:
+        return None
+    pos += len(_FILES_KEY)
+    paths: list[str] = []
+    try:
+        while text[pos] == '"':
+            path, pos = scanstring(text, pos + 1)
+            if text[pos : pos + 3] != ': "':
+                return None
+            _, pos = scanstring(text, pos + 3)  # the digest
+            paths.append(path)
+            if text[pos : pos + 2] != ", ":
+                break
+            pos += 2
+        return paths if text[pos] == "}" else None
+    except (IndexError, ValueError):
+        return None
 
 
 def _bring_in_step(
-    output: Path, live: dict[str, str], live_errors: list[str] | None, have: dict[str, str], text: str | None = None
+    output: Path, live: dict[str, str], live_errors: list[str] | None, have: dict[str, str]
 ) -> tuple[set[str], list[str]]:
     """Make the spare the live tree again, by hard links to the live files, and seal it so: the
     files placed, and those that could not be linked (gone from the live tree), which are left out
     of its manifest. A quick rebuild's forked `TreeCheck` does this while the build parses and
     renders, rather than the build placing every file that differs once it has rendered: after a
-    build that rewrote the site, that is every file (and after a cold one, every folder too).
-    `text`: the live manifest as written, which the spare's is too if every file was linked."""
+    build that rewrote the site, that is every file (and after a cold one, every folder too)."""
     differ = _differing(live, have)
     if not differ and have.keys() <= live.keys():
         return set(), []
     spare = _open_spare(output, have)
-    source, target = str(output) + "/", str(spare) + "/"  # strings: this runs once per file
-    if len(differ) < _LINKS_SHARED_FROM:
-        failed = _link_into(differ, have, source, target)
-    else:  # (the two halves share a few parent folders, which `_make_folder` may find made)
-        half = len(differ) // 2
-        other = _start_forked(lambda: _link_into(differ[:half], have, source, target))
-        try:
-            failed = _link_into(differ[half:], have, source, target)
-        finally:
-            failed = _forked_result(other) + failed  # (raises if that process failed: no manifest then)
-    _seal(spare, _without(live, failed), have, list(differ), live_errors or [], None if failed else text)
+    failed = _link_all(output, spare, differ, have)
+    _seal(spare, _without(live, failed), have, list(differ), live_errors or [])
     return set(differ), failed
+
+
+def _link_all(output: Path, spare: Path, paths: list[str], have: Collection[str]) -> list[str]:
+    """`_link_into` for `paths`, half of them in a second process from `_LINKS_SHARED_FROM` on."""
+    source, target = str(output) + "/", str(spare) + "/"  # strings: this runs once per file
+    if len(paths) < _LINKS_SHARED_FROM:
+        return _link_into(paths, have, source, target)
+    # (the two halves share a few parent folders, which `_make_folder` may find made)
+    half = len(paths) // 2
+    other = _start_forked(lambda: _link_into(paths[:half], have, source, target))
+    try:
+        failed = _link_into(paths[half:], have, source, target)
+    finally:
+        failed = _forked_result(other) + failed  # (raises if that process failed: no manifest then)
+    return failed
 
 
 def _differing(live: dict[str, str], have: dict[str, str]) -> list[str]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from buildkit import ROOT, SiteDirs, placements, spare_in_step
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadsheet import write
 from broadsheet.errors import BroadsheetError
@@ -558,6 +560,31 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert write._foreign_files(output, read_manifest(output)) == []
     (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
     assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    files=st.dictionaries(st.text(min_size=1), st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)),
+    errors=st.lists(st.text() | st.just('x"files": {"a": "b"}, "version": 1}')),
+)
+def test_the_paths_read_from_a_manifests_text_are_those_it_lists(files: dict[str, str], errors: list[str]) -> None:
+    """The spare fill reads the paths straight from the manifest's text: the keys JSON would give,
+    in order, whatever the paths (quotes, backslashes, any character) and the errors hold."""
+    text = json.dumps({"version": write._MANIFEST_VERSION, "files": files, "errors": errors}, sort_keys=True)
+    assert write._manifest_paths(text) == list(json.loads(text)["files"])
+    assert write._manifest_paths(json.dumps({"files": files, "version": 0}, sort_keys=True)) is None
+    assert write._manifest_paths(json.dumps({"files": files, "version": 1}, indent=1, sort_keys=True)) is None
+
+
+def test_filling_the_spare_reads_a_manifest_written_otherwise_whole(tmp_path: Path) -> None:
+    output = tmp_path / "site"
+    site = {"index.html": b"home", "a/one/index.html": b"one"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    manifest = json.loads((output / MANIFEST).read_text("utf-8"))
+    (output / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")  # not as the writer writes it
+    assert write._manifest_paths((output / MANIFEST).read_text("utf-8")) is None
+    assert fill_spare(output) == len(site)
+    assert read_manifest(spare_dir(output)) == read_manifest(output) == manifest["files"]
 
 
 def test_filling_the_spare_leaves_out_of_its_manifest_what_it_cannot_link(tmp_path: Path) -> None:
