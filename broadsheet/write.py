@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pickle
+import re
 import shutil
 import stat
 import subprocess
@@ -268,11 +269,27 @@ def _read_manifest_data(output: Path) -> dict:
 
 def _files_of(data: dict) -> dict[str, str]:
     files = data.get("files")
-    if data.get("version") == _MANIFEST_VERSION and isinstance(files, dict):
+    if data.get("version") == _MANIFEST_VERSION and isinstance(files, dict) and _within(files):
         # One copy of each path and digest, however many maps hold it: both trees' manifests and the
         # cache's page records (cache.BuildCache.pages) name every file of the site.
         return {intern(str(k)): intern(str(v)) for k, v in files.items()}
     return {}
+
+
+# A part of a path that leads out of the tree or names no file: empty (an absolute path, "a//b"),
+# "." or ".."; paths are joined by NUL, which no file name holds, to be searched at once.
+_OUTSIDE = re.compile(r"(?:^|\x00|/)(?:\.\.?)?(?:/|\x00|$)")
+
+
+def _within(paths: Iterable[object]) -> bool:
+    """Every path is one the build writes: relative, inside the tree. Files are linked, replaced and
+    removed by the paths a manifest lists, and one someone altered (the output folder may lie
+    somewhere less guarded than the project) must not lead any of that outside: such a manifest is
+    not ours."""
+    names = list(paths)
+    if not all(isinstance(name, str) for name in names):
+        return False
+    return not names or not _OUTSIDE.search("\x00".join(names))  # type: ignore[arg-type]
 
 
 def _errors_of(data: dict) -> list[str] | None:
@@ -739,7 +756,7 @@ def _manifest_paths(text: str) -> list[str] | None:
             if text[pos : pos + 2] != ", ":
                 break
             pos += 2
-        return paths if text[pos] == "}" else None
+        return paths if text[pos] == "}" and _within(paths) else None
     except (IndexError, ValueError):
         return None
 

@@ -562,9 +562,15 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
 
 
+_PARTS = st.text(st.characters(blacklist_characters="/\x00"), min_size=1).filter(lambda part: part not in {".", ".."})
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    files=st.dictionaries(st.text(min_size=1), st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)),
+    files=st.dictionaries(
+        st.lists(_PARTS, min_size=1, max_size=4).map("/".join),
+        st.text(alphabet="0123456789abcdef", min_size=32, max_size=32),
+    ),
     errors=st.lists(st.text() | st.just('x"files": {"a": "b"}, "version": 1}')),
 )
 def test_the_paths_read_from_a_manifests_text_are_those_it_lists(files: dict[str, str], errors: list[str]) -> None:
@@ -654,6 +660,43 @@ def test_filling_the_spare_that_fails_midway_leaves_it_to_the_next_build(
     write_changes([Output("c.txt", b"new c")], forked_check(output, monkeypatch))
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
     assert read_manifest(spare_dir(output)).keys() == site.keys()
+
+
+@pytest.mark.parametrize("tampered", ["live", "spare"])
+def test_a_manifest_naming_a_file_outside_its_tree_is_not_ours_and_that_file_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tampered: str
+) -> None:
+    """Files are linked, replaced and removed by the paths the manifests list: one altered to lead
+    outside its tree (the output folder may lie somewhere less guarded than the project) is read as
+    no manifest, by every way a build reads one, and the file it names is not touched."""
+    output = tmp_path / "site"
+    site = two_generations(output)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", "utf-8")
+    tree = output if tampered == "live" else spare_dir(output)
+    manifest = json.loads((tree / MANIFEST).read_text("utf-8"))
+    for outside in ("/etc/passwd", "a//b", "a/./b", "a/..", ""):  # each, alone, makes the manifest not ours
+        text = json.dumps({**manifest, "files": {**manifest["files"], outside: "0" * 32}}, sort_keys=True)
+        assert write._files_of(json.loads(text)) == {} and write._manifest_paths(text) is None
+    manifest["files"]["../victim.txt"] = write.file_digest(b"other")
+    (tree / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
+    assert read_manifest(tree) == {}
+    assert write._manifest_paths((tree / MANIFEST).read_text("utf-8")) is None
+    if tampered == "live":
+        (spare_dir(output) / MANIFEST).unlink()
+        spare_dir(output).rename(tmp_path / "aside")
+        assert fill_spare(output) == 0
+        check = TreeCheck(output)
+        assert check.live == {}  # (nothing to bring in step: no process forked)
+        with pytest.raises(write.MissingOutput):
+            write_changes([Output("c.txt", b"new c")], check)
+        with pytest.raises(BroadsheetError, match="did not write"):  # every file of it is someone else's now
+            write_site([Output(p, d) for p, d in site.items()], output)
+    else:
+        write_changes([Output("c.txt", b"new c")], forked_check(output, monkeypatch))
+        write_site([Output(p, d) for p, d in site.items()], output)
+        assert {p: d for p, d in files(output).items() if p != MANIFEST} == site
+    assert victim.read_text("utf-8") == "keep me"
 
 
 def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
