@@ -212,7 +212,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 "errors": [str(e) for e in errors],
                 "lean": lean,
                 # Started once the site is swapped in, waited for before the lock is let go.
-                "fill_spare": (lambda: background.enter_context(SpareFill(output_dir, lock)))
+                "start_spare_fill": (lambda: background.enter_context(SpareFill(output_dir, lock)))
                 if options.fill_spare
                 else None,
             }
@@ -308,7 +308,7 @@ def _render_and_write(
     lean: Executor | None = None,
     precompress: bool = False,
     errors: Sequence[str] = (),
-    fill_spare: Callable[[], object] | None = None,
+    start_spare_fill: Callable[[], object] | None = None,
 ) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
     templates = template_digests(templates_dir)
@@ -436,10 +436,10 @@ def _render_and_write(
         # workers stop too, their batches in flight done, before anything else touches that tree.
         source.close()
         search.close()
-    if fill_spare is not None and cache is not None and not errors and not precompress:
+    if start_spare_fill is not None and cache is not None and not errors and not precompress:
         # A clean build, which the next edit's quick rebuild starts from: if it made the output
         # folder anew, its spare tree is made while this process records the build.
-        fill_spare()
+        start_spare_fill()
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

@@ -281,15 +281,12 @@ def _files_of(data: dict) -> dict[str, str]:
 _OUTSIDE = re.compile(r"(?:^|\x00|/)(?:\.\.?)?(?:/|\x00|$)")
 
 
-def _within(paths: Iterable[object]) -> bool:
+def _within(paths: Collection[str]) -> bool:
     """Every path is one the build writes: relative, inside the tree. Files are linked, replaced and
     removed by the paths a manifest lists, and one someone altered (the output folder may lie
     somewhere less guarded than the project) must not lead any of that outside: such a manifest is
-    not ours."""
-    names = list(paths)
-    if not all(isinstance(name, str) for name in names):
-        return False
-    return not names or not _OUTSIDE.search("\x00".join(names))  # type: ignore[arg-type]
+    not ours. (A manifest's paths are JSON keys: strings.)"""
+    return not paths or not _OUTSIDE.search("\x00".join(paths))
 
 
 def _errors_of(data: dict) -> list[str] | None:
@@ -709,10 +706,10 @@ def fill_spare(output: Path) -> int:
     except OSError:
         return 0
     paths = _manifest_paths(text)
-    if not paths:  # none, or a manifest not written as `_seal` writes it: read it whole
-        data = _parsed(text)
-        live = _files_of(data)
-        return len(live) - len(_bring_in_step(output, live, _errors_of(data), {})[1]) if live else 0
+    if paths is None:  # not written as `_seal` writes it: read whole
+        paths = list(_files_of(_parsed(text)))
+    if not paths:
+        return 0
     spare = _open_spare(output, {})
     failed = _link_all(output, spare, paths, ())
     if failed:

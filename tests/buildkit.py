@@ -88,3 +88,12 @@ def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(write._Placer, "place", recording)
     return placed
+
+
+def wrapped_python(folder: Path, first: str) -> Path:
+    """An executable in `folder` that runs the shell line `first` (`sleep 1`; `exit 1` to fail)
+    before this Python: for `sys.executable`, where the build starts a process of its own."""
+    python = folder / "python"
+    python.write_text(f'#!/bin/sh\n{first}\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    return python

@@ -3,11 +3,10 @@ site model; anything else goes to the full build. Either way the tree is the one
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-from buildkit import placements
+from buildkit import placements, wrapped_python
 from test_incremental import CHANGES, cold_equals_incremental, edit, first_article, middle_article, new_project, run
 
 from broadsheet import edit_build, write
@@ -65,10 +64,7 @@ def test_a_cold_build_waits_for_its_spare_fill_and_does_without_one(
 ) -> None:
     """The build lets go of the folder only once the process filling the spare has ended (a slow
     one is waited for); one that fails costs the first edit's check the links, and nothing else."""
-    python = tmp_path / "python"
-    runs = f'sleep 1\nexec {sys.executable} "$@"' if filler == "slow" else "exit 1"
-    python.write_text(f"#!/bin/sh\n{runs}\n")
-    python.chmod(0o755)
+    python = wrapped_python(tmp_path, "sleep 1" if filler == "slow" else "exit 1")
     monkeypatch.setattr(write.sys, "executable", str(python))
     run(project)
     monkeypatch.undo()

@@ -8,14 +8,13 @@ import fcntl
 import json
 import os
 import pickle
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from buildkit import ROOT, SiteDirs, placements, spare_in_step
+from buildkit import ROOT, SiteDirs, placements, spare_in_step, wrapped_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -610,10 +609,7 @@ def test_a_spare_fill_holds_the_build_lock_until_it_ends_should_the_build_die_fi
     output = tmp_path / "site"
     site = {"index.html": b"home", "a/one/index.html": b"one"}
     write_site([Output(p, d) for p, d in site.items()], output)
-    python = tmp_path / "python"
-    python.write_text(f'#!/bin/sh\nsleep 1\nexec {sys.executable} "$@"\n')
-    python.chmod(0o755)
-    monkeypatch.setattr(write.sys, "executable", str(python))
+    monkeypatch.setattr(write.sys, "executable", str(wrapped_python(tmp_path, "sleep 1")))
     lock = os.open(tmp_path / ".site.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     fill = SpareFill(output, lock)
