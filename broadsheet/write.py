@@ -277,8 +277,9 @@ def _files_of(data: dict) -> dict[str, str]:
 
 
 # A part of a path that leads out of the tree or names no file: empty (an absolute path, "a//b"),
-# "." or ".."; paths are joined by NUL, which no file name holds, to be searched at once.
-_OUTSIDE = re.compile(r"(?:^|\x00|/)(?:\.\.?)?(?:/|\x00|$)")
+# "." or ".."; paths are joined by NUL, which no file name holds, to be searched at once. (\Z, not $,
+# which also matches before a final newline: a file named "\n" is a file.)
+_OUTSIDE = re.compile(r"(?:^|\x00|/)(?:\.\.?)?(?:/|\x00|\Z)")
 
 
 def _within(paths: Collection[str]) -> bool:
