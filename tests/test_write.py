@@ -574,7 +574,7 @@ _PARTS = st.text(st.characters(blacklist_characters="/\x00"), min_size=1).filter
 )
 # A newline ends a file name: a regex `$` matched before it, which read such a path as one with an
 # empty part (a manifest with it, as not ours).
-@example(files={"\n": "0" * 32, "a/b\n": "1" * 32}, errors=[])
+@example(files={"\n": "0" * 32, "a/\n": "1" * 32}, errors=[])
 def test_the_paths_read_from_a_manifests_text_are_those_it_lists(files: dict[str, str], errors: list[str]) -> None:
     """The spare fill reads the paths straight from the manifest's text: the keys JSON would give,
     in order, whatever the paths (quotes, backslashes, any character) and the errors hold."""
@@ -696,6 +696,16 @@ def test_a_manifest_naming_a_file_outside_its_tree_is_not_ours_and_that_file_is_
         write_site([Output(p, d) for p, d in site.items()], output)
         assert {p: d for p, d in files(output).items() if p != MANIFEST} == site
     assert victim.read_text("utf-8") == "keep me"
+
+
+def test_a_file_whose_name_is_a_newline_is_ours_to_rebuild(tmp_path: Path) -> None:
+    """A content file named "\n" (copied to the site as it is), listed last in the manifest, was read
+    as a path with an empty part: the manifest as not ours, and every rebuild refused."""
+    output = tmp_path / "site"
+    write_site([Output("index.html", b"home"), Output("~/\n", b"x")], output)
+    assert read_manifest(output).keys() == {"index.html", "~/\n"}
+    write_site([Output("index.html", b"home, again"), Output("~/\n", b"x")], output)
+    assert (output / "index.html").read_bytes() == b"home, again"
 
 
 def test_write_changes_swaps_in_the_changes_and_puts_back_what_the_spare_lost(tmp_path: Path) -> None:
