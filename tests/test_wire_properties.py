@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 import textwrap
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.ingest.article import block_text
@@ -56,8 +57,14 @@ def test_never_crashes_on_arbitrary_text(text: str) -> None:
         to_markdown(article, {})
 
 
+# Bytes after a UTF-16 byte-order mark too: random bytes rarely start with one, and a file with one that
+# was not valid UTF-16 (an odd length) raised UnicodeDecodeError (found by the fuzz test's hypothesis run).
+_UTF16 = st.tuples(st.sampled_from([codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE]), st.binary(max_size=2000)).map(b"".join)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=2000))
+@given(st.binary(max_size=2000) | _UTF16)
+@example(b"\xfe\xff\x00\x00\x00\x00\x00")
 def test_decode_either_returns_text_or_refuses(data: bytes) -> None:
     try:
         text = decode(data)
@@ -65,6 +72,14 @@ def test_decode_either_returns_text_or_refuses(data: bytes) -> None:
         return
     assert "\r" not in text
     parse_wire(text)
+
+
+def test_a_utf16_article_cut_short_by_a_byte_keeps_its_text() -> None:
+    text = "Harbor workers approved the contract on Tuesday.\n\nThe vote was 312 to 40.\n"
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        data = bom + text.encode(codec)
+        assert decode(data) == text
+        assert decode(data[:-1]) == text[:-1] + "\ufffd"
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)

@@ -22,7 +22,9 @@ def decode(data: bytes) -> str:
     if not data.strip():
         raise NotText("the file is empty")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
+        # A lone last byte or a broken surrogate (a truncated or damaged file) costs a replacement
+        # character, not the article; one that is mostly not UTF-16 fails the check below.
+        text = data.decode("utf-16", errors="replace")
     else:
         if b"\x00" in data:
             raise NotText("the file is binary (it contains NUL bytes), not text")
