@@ -309,7 +309,9 @@ def watch_spec(config: SiteConfig, options: ServeOptions, output_dir: Path) -> W
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a service manager, `kill`) stops the preview as cleanly as Ctrl-C does."""
+    """SIGTERM (a service manager, `kill`) stops the preview as cleanly as Ctrl-C does. So does SIGINT
+    when the preview was started with it ignored, as a shell script's background job (`&`) is: Python
+    then leaves it ignored, and `kill -INT` did nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -318,10 +320,15 @@ def _terminate_as_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def serve(

@@ -329,6 +329,16 @@ def test_wildcard_bind_warns_and_ctrl_c_cleans_up(tmp_path: Path) -> None:
     assert list(scratch.iterdir()) == [], "the temporary output folder is removed on exit"
 
 
+def test_sigint_stops_a_preview_started_with_it_ignored(tmp_path: Path) -> None:
+    """A shell script's background job (`broadsheet serve &`) starts with SIGINT ignored, which Python
+    leaves so: `kill -INT` did nothing. (Tests run from such a job failed here for that reason.)"""
+    project = sample_project(tmp_path / "project")
+    with ServeProcess(project, sigint_ignored=True) as server:
+        assert request(server.port, "/").status == 200
+        assert server.stop(signal.SIGINT) == 0
+    assert server.stdout[-1] == "stopped"
+
+
 def test_loopback_bind_does_not_warn_and_sigterm_stops(tmp_path: Path) -> None:
     project = sample_project(tmp_path / "project")
     with ServeProcess(project) as server:
