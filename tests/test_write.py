@@ -699,7 +699,7 @@ def test_a_manifest_naming_a_file_outside_its_tree_is_not_ours_and_that_file_is_
 
 
 def test_a_file_whose_name_is_a_newline_is_ours_to_rebuild(tmp_path: Path) -> None:
-    """A content file named "\n" (copied to the site as it is), listed last in the manifest, was read
+    """A content file named "\\n" (copied to the site as it is), listed last in the manifest, was read
     as a path with an empty part: the manifest as not ours, and every rebuild refused."""
     output = tmp_path / "site"
     write_site([Output("index.html", b"home"), Output("~/\n", b"x")], output)
