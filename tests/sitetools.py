@@ -57,11 +57,10 @@ class ServeProcess:
         *args: str,
         env: dict[str, str] | None = None,
         start_timeout: float = 60.0,
-        sigint_ignored: bool = False,
+        python: str | Path = sys.executable,
     ) -> None:
         self.project = project
-        # Started as a shell script's background job (`&`) is: SIGINT ignored, which exec keeps.
-        self.sigint_ignored = sigint_ignored
+        self.python = python
         self.args = args
         self.env = env or {}
         self.start_timeout = start_timeout
@@ -73,15 +72,8 @@ class ServeProcess:
 
     def __enter__(self) -> ServeProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        command = [sys.executable, "-m", "broadsheet", "serve", "--port", "0", *self.args]
-        if self.sigint_ignored:
-            ignore = (
-                "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                "os.execv(sys.argv[1], sys.argv[1:])"
-            )
-            command = [sys.executable, "-c", ignore, *command]
         self.proc = subprocess.Popen(
-            command,
+            [str(self.python), "-m", "broadsheet", "serve", "--port", "0", *self.args],
             cwd=self.project,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from buildkit import spare_in_step
+from buildkit import spare_in_step, wrapped_python
 from sitetools import ServeProcess, sample_project
 
 from broadsheet.write import read_manifest, spare_dir
@@ -333,7 +333,8 @@ def test_sigint_stops_a_preview_started_with_it_ignored(tmp_path: Path) -> None:
     """A shell script's background job (`broadsheet serve &`) starts with SIGINT ignored, which Python
     leaves so: `kill -INT` did nothing. (Tests run from such a job failed here for that reason.)"""
     project = sample_project(tmp_path / "project")
-    with ServeProcess(project, sigint_ignored=True) as server:
+    python = wrapped_python(tmp_path, "trap '' INT")  # as `&` in a script does; exec keeps it ignored
+    with ServeProcess(project, python=python) as server:
         assert request(server.port, "/").status == 200
         assert server.stop(signal.SIGINT) == 0
     assert server.stdout[-1] == "stopped"
