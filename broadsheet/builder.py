@@ -67,6 +67,7 @@ from broadsheet.webapp import webapp_outputs
 from broadsheet.write import (
     MissingOutput,
     SpareFill,
+    SpareLag,
     SpareTree,
     WriteStats,
     build_lock,
@@ -93,8 +94,8 @@ class BuildOptions:
     executor: str | None = None  # Markdown fan-out: "process" (default), "inline", "dask://HOST:PORT"
     cache: bool = True
     precompress: bool = False  # also write .gz (and .br with the brotli package) beside text files
-    # After a build that made the output folder anew: its spare tree made by links meanwhile (write.SpareFill).
-    # The preview server copies it instead, between builds (write.settle_spare).
+    # After a full build: its spare tree made like the live one meanwhile (write.SpareFill). The
+    # preview server copies it instead, between builds (write.settle_spare).
     fill_spare: bool = True
 
 
@@ -212,7 +213,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 "errors": [str(e) for e in errors],
                 "lean": lean,
                 # Started once the site is swapped in, waited for before the lock is let go.
-                "start_spare_fill": (lambda: background.enter_context(SpareFill(output_dir, lock)))
+                "start_spare_fill": (lambda lag: background.enter_context(SpareFill(output_dir, lock, lag)))
                 if options.fill_spare
                 else None,
             }
@@ -308,7 +309,7 @@ def _render_and_write(
     lean: Executor | None = None,
     precompress: bool = False,
     errors: Sequence[str] = (),
-    start_spare_fill: Callable[[], object] | None = None,
+    start_spare_fill: Callable[[SpareLag | None], object] | None = None,
 ) -> tuple[WriteStats, tuple[str, ...], int]:
     config = renderer.config
     templates = template_digests(templates_dir)
@@ -437,9 +438,10 @@ def _render_and_write(
         source.close()
         search.close()
     if start_spare_fill is not None and cache is not None and not errors and not precompress:
-        # A clean build, which the next edit's quick rebuild starts from: if it made the output
-        # folder anew, its spare tree is made while this process records the build.
-        start_spare_fill()
+        # A clean build, which the next edit's quick rebuild starts from: its spare tree is made
+        # like the live one while this process records the build (the spare now holds the site
+        # before, `tree.live`, or nothing if this build made the output folder anew).
+        start_spare_fill(SpareLag.between(tree.live, stats.digests) if stats.swapped else None)
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

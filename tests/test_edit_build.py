@@ -51,7 +51,7 @@ def test_the_first_edit_after_a_cold_build_places_only_its_changes(
     site, spare = project / "site", project / ".site.spare"
     assert read_manifest(spare) == read_manifest(site)
     assert all((spare / path).stat().st_ino == (site / path).stat().st_ino for path in read_manifest(site))
-    monkeypatch.setattr(write, "_link_into", lambda *args: pytest.fail("left to link"))  # (the check then dies)
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
     placed = placements(monkeypatch)
     new_paragraph(middle_article(project), "A brand new opening paragraph.")
     result = run(project)
@@ -59,6 +59,34 @@ def test_the_first_edit_after_a_cold_build_places_only_its_changes(
     assert 0 < len(placed) == result.stats.written < 20
     assert (spare / MANIFEST).is_file()
     assert not cold_equals_incremental(project).stats.written  # (nothing left to do: the same tree)
+
+
+def test_a_build_that_rewrote_the_site_leaves_the_spare_in_step_in_its_own_files(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a template change every page differs from the site before it, which the swap made the
+    spare: a process of its own copies the new pages into the spare's files while the build records
+    what it did, so that the first edit after it places only its own changes (its check finding
+    nothing to place), and the next template change rewrites those files where they are."""
+    monkeypatch.setattr(write.threading, "active_count", lambda: 1)  # the check forks, as in the command
+    run(project)
+    edit(project / "templates" / "base.html", "</footer>", "<!-- edited --></footer>")
+    assert not run(project).quick
+    site, spare = project / "site", project / ".site.spare"
+    assert read_manifest(spare) == read_manifest(site)
+    assert (spare / MANIFEST).read_bytes() == (site / MANIFEST).read_bytes()
+    pages = [path for path in read_manifest(site) if path.endswith(".html")]
+    for path in pages:  # the cold build's files, no longer shared with the live tree, rewritten
+        mine, live = (spare / path).stat(), (site / path).stat()
+        assert (mine.st_nlink, mine.st_mtime_ns) == (1, live.st_mtime_ns) and mine.st_ino != live.st_ino
+        assert (spare / path).read_bytes() == (site / path).read_bytes()
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
+    placed = placements(monkeypatch)
+    new_paragraph(middle_article(project), "A brand new opening paragraph.")
+    result = run(project)
+    assert result.quick
+    assert 0 < len(placed) == result.stats.written < 20
+    assert not cold_equals_incremental(project).stats.written
 
 
 @pytest.mark.parametrize("filler", ["slow", "failing"])

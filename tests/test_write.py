@@ -24,6 +24,7 @@ from broadsheet.output import Output
 from broadsheet.write import (
     MANIFEST,
     SpareFill,
+    SpareLag,
     SpareTree,
     TreeCheck,
     build_lock,
@@ -447,12 +448,14 @@ def forked_check(output: Path, monkeypatch: pytest.MonkeyPatch) -> TreeCheck:
 
 @pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("spare", ["none", "one build behind"])
-def test_a_forked_tree_check_brings_the_spare_in_step_by_links_and_the_write_places_only_the_changes(
+def test_a_forked_tree_check_brings_the_spare_in_step_and_the_write_places_only_the_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: str, processes: int
 ) -> None:
     """After a build that rewrote the site (and after a cold one, which left no spare), every file
-    of the spare differs from the live tree: the forked check links them in while the build goes on
-    (in two processes, for many files), and the quick write then places only its own changes."""
+    of the spare differs from the live tree: the forked check puts them in step while the build goes
+    on (in two processes, for many files), and the quick write then places only its own changes. A
+    file the spare has of its own gets the live bytes and time copied into it, where it is; one it
+    lacks is a link to the live file."""
     if processes == 2:
         monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)
     output = tmp_path / "site"
@@ -466,11 +469,17 @@ def test_a_forked_tree_check_brings_the_spare_in_step_by_links_and_the_write_pla
         manifest = json.loads((spare_dir(output) / MANIFEST).read_text("utf-8"))
         manifest["files"]["old.txt"] = "0" * 32
         (spare_dir(output) / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    own = {p.relative_to(spare_dir(output)).as_posix(): p.stat().st_ino for p in spare_dir(output).rglob("*")}
+    own = {path: inode for path, inode in own.items() if path in site and (output / path).stat().st_ino != inode}
+    assert list(own) == ([] if spare == "none" else ["index.html"])
     check = forked_check(output, monkeypatch)
     assert check.result() == (set(), [])
     assert check.have == read_manifest(spare_dir(output)) == read_manifest(output)
-    for path in site:  # the live files themselves, linked
-        assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
+    for path, data in site.items():
+        mine, live = (spare_dir(output) / path).stat(), (output / path).stat()
+        assert (spare_dir(output) / path).read_bytes() == data
+        assert mine.st_mtime_ns == live.st_mtime_ns
+        assert mine.st_ino == own.get(path, live.st_ino)
     assert not (spare_dir(output) / "old.txt").exists()
     placed = placements(monkeypatch)
     stats = write_changes([Output("a/one/index.html", b"one, edited")], check)
@@ -549,7 +558,7 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert (spare_dir(output) / MANIFEST).read_bytes() == (output / MANIFEST).read_bytes()
     for path in site:
         assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
-    monkeypatch.setattr(write, "_link_into", lambda *args: pytest.fail("the check found something to link"))
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
     placed = placements(monkeypatch)
     stats = write_changes([Output("a/one/index.html", b"one, edited")], forked_check(output, monkeypatch))
     assert placed == ["a/one/index.html"]
@@ -636,6 +645,72 @@ def test_filling_the_spare_leaves_a_spare_that_is_there_as_it_is(tmp_path: Path)
     assert read_manifest(spare_dir(output)) == before
     assert (spare_dir(output) / "index.html").read_bytes() == b"home again"
     assert (spare_dir(output) / "index.html").stat().st_nlink == 1
+
+
+def test_filling_the_spare_after_a_swap_brings_it_in_step_in_its_own_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told how the site just swapped out (now the spare) differs from the live one, `fill_spare`
+    copies the live bytes and times into the spare's own files where they are, links the files it
+    lacks, removes those gone (and folders left empty), and seals it with the live manifest and its
+    folders' times: the next quick write places only its changes."""
+    output = tmp_path / "site"
+    two_generations(output)
+    second = read_manifest(output)
+    third = {"index.html": b"home, third", "a/one/index.html": b"one", "d/new/index.html": b"new"}
+    stats = write_site([Output(p, d) for p, d in third.items()], output)
+    spare = spare_dir(output)
+    own = (spare / "index.html").stat()
+    assert (own.st_nlink, (spare / "index.html").read_bytes()) == (1, b"home again")
+    lag = SpareLag.between(second, stats.digests)
+    assert (lag.changed, lag.added, sorted(lag.gone)) == (
+        ["index.html"],
+        ["d/new/index.html"],
+        ["b/two/index.html", "c.txt"],
+    )
+    assert fill_spare(output, lag) == 2
+    assert {p: d for p, d in files(spare).items() if p != MANIFEST} == third
+    assert (spare / MANIFEST).read_bytes() == (output / MANIFEST).read_bytes()
+    assert not (spare / "b").exists()
+    copied, live = (spare / "index.html").stat(), (output / "index.html").stat()
+    assert (copied.st_ino, copied.st_nlink, copied.st_mtime_ns) == (own.st_ino, 1, live.st_mtime_ns)
+    assert (spare / "d/new/index.html").stat().st_ino == (output / "d/new/index.html").stat().st_ino
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
+    placed = placements(monkeypatch)
+    stats = write_changes([Output("d/new/index.html", b"new, edited")], forked_check(output, monkeypatch))
+    assert placed == ["d/new/index.html"]
+    assert (stats.written, stats.swapped) == (1, True)
+    assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**third, "d/new/index.html": b"new, edited"}
+    (output / "d" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
+    assert write._foreign_files(output, read_manifest(output)) == ["d/notes.txt"]
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+@pytest.mark.parametrize(("old", "new"), [(b"a longer page than the new one", b"short"), (b"", b"x" * 70_000)])
+def test_copying_into_the_spares_own_file_rewrites_it_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool, old: bytes, new: bytes
+) -> None:
+    """Shorter or longer, the copy is exact and keeps the file; without the kernel's copy_file_range
+    it is read and written. A file some other name links to is left alone (the caller links)."""
+    if not kernel_copy:
+        monkeypatch.delattr(write.os, "copy_file_range", raising=False)
+    source, target, other = tmp_path / "live", tmp_path / "spare", tmp_path / "other"
+    source.write_bytes(new)
+    os.utime(source, ns=(1, 1_234_567_890_123_456_789))
+    target.write_bytes(old)
+    inode = target.stat().st_ino
+    assert write._copy_over(str(source), str(target))
+    assert target.read_bytes() == new
+    assert (target.stat().st_ino, target.stat().st_mtime_ns) == (inode, 1_234_567_890_123_456_789)
+    os.link(target, other)
+    source.write_bytes(b"changed")
+    assert not write._copy_over(str(source), str(target))
+    assert other.read_bytes() == target.read_bytes() == new
+    lonely = tmp_path / "lonely"
+    lonely.write_bytes(b"kept")
+    assert not write._copy_over(str(tmp_path / "gone"), str(lonely))  # (gone from the live tree)
+    assert not write._copy_over(str(source), str(tmp_path / "none"))
+    assert lonely.read_bytes() == b"kept" and not (tmp_path / "none").exists()
 
 
 def test_filling_the_spare_that_fails_midway_leaves_it_to_the_next_build(
