@@ -711,7 +711,7 @@ class SpareFill:
 def _feed(pipe: IO[bytes], lag: SpareLag | None) -> None:
     data = (lag.changed, lag.added, lag.gone) if lag else None
     with contextlib.suppress(OSError), pipe:  # (a process that died first: the next build does it)
-        pipe.write(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
+        pickle.dump(data, pipe, pickle.HIGHEST_PROTOCOL)  # in frames, not as one bytes object
 
 
 @dataclass(frozen=True)
@@ -753,33 +753,58 @@ def fill_spare(output: Path, lag: SpareLag | None = None) -> int:
 
     Only the paths are read from the live manifest, not its digests: the spare's manifest is the
     live one's text, unless a file could not be placed (a parsed manifest and its JSON made again
-    took this process to 162 MB at 100,000 articles)."""
+    took this process to 162 MB at 100,000 articles). With a `lag`, that is read only once the
+    files are placed, so that this process holds one list of paths at a time: it runs while the
+    build is at its largest."""
     spare = spare_dir(output)
-    if spare.exists() and not (lag and (spare / MANIFEST).is_file()):
+    if not spare.exists():
+        text, paths = _live_manifest(output)
+        if not paths:
+            return 0
+        spare = _open_spare(output, {})
+        failed = _mirror_all(output, spare, paths, ())
+        _seal_as_live(spare, text, paths, failed, paths)
+        return len(paths) - len(failed)
+    if not lag or not (spare / MANIFEST).is_file():
         return 0  # (one without a manifest is made again by the next build)
+    (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+    failed = _mirror_all(output, spare, lag.changed, _EVERY_PATH) + _mirror_all(output, spare, lag.added, ())
+    touched = [*lag.changed, *lag.added, *_drop(spare, lag.gone)]
+    text, paths = _live_manifest(output)
+    if paths:
+        _seal_as_live(spare, text, paths, failed, touched)
+    return len(lag.changed) + len(lag.added) - len(failed)
+
+
+class _Everything:
+    def __contains__(self, path: object) -> bool:
+        return True
+
+
+_EVERY_PATH: Container[str] = _Everything()  # the files a spare has, for paths it is known to have
+
+
+def _live_manifest(output: Path) -> tuple[str, list[str]]:
+    """The live manifest's text and the paths it lists ("" and [] when there is none)."""
     try:
         text = (output / MANIFEST).read_text("utf-8")
     except OSError:
-        return 0
+        return "", []
     paths = _manifest_paths(text)
     if paths is None:  # not written as `_seal` writes it: read whole
         paths = list(_files_of(_parsed(text)))
-    if not paths:
-        return 0
-    if lag and spare.exists():
-        (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
-        todo, have, gone = lag.changed + lag.added, set(lag.changed), lag.gone
-    else:
-        spare, todo, have, gone = _open_spare(output, {}), paths, set(), []
-    failed = _mirror_all(output, spare, todo, have)
-    touched = todo + _drop(spare, gone)
+    return text, paths
+
+
+def _seal_as_live(spare: Path, text: str, paths: list[str], failed: list[str], touched: list[str]) -> None:
+    """Seal the spare with the live manifest (`text`, listing `paths`), less the files that could not
+    be placed (`failed`), and the times of the folders `touched`."""
     if failed:
         data = _parsed(text)
         _seal(spare, _without(_files_of(data), failed), {}, touched, _errors_of(data) or [])
     else:
         (spare / MANIFEST).write_text(text, "utf-8")
         _save_stamps(spare, paths, touched)
-    return len(todo) - len(failed)
 
 
 def _parsed(text: str) -> dict:
@@ -836,7 +861,7 @@ def _bring_in_step(
     return set(differ), failed
 
 
-def _mirror_all(output: Path, spare: Path, paths: list[str], have: Collection[str]) -> list[str]:
+def _mirror_all(output: Path, spare: Path, paths: list[str], have: Container[str]) -> list[str]:
     """`_mirror_into` for `paths`, half of them in a second process from `_LINKS_SHARED_FROM` on."""
     source, target = str(output) + "/", str(spare) + "/"  # strings: this runs once per file
     if len(paths) < _LINKS_SHARED_FROM:
@@ -866,7 +891,7 @@ def _without(files: dict[str, str], paths: Collection[str]) -> dict[str, str]:
 _LINKS_SHARED_FROM = 2048
 
 
-def _mirror_into(paths: Sequence[str], have: Collection[str], source: str, target: str) -> list[str]:
+def _mirror_into(paths: Sequence[str], have: Container[str], source: str, target: str) -> list[str]:
     """Each file of `paths` under `source` placed at the same path under `target` (the spare, whose
     files are `have`): copied into the spare's own file where it has one (`_copy_over`), else
     linked; those that could not be placed."""
