@@ -717,8 +717,8 @@ def _feed(pipe: IO[bytes], lag: SpareLag | None) -> None:
 @dataclass(frozen=True)
 class SpareLag:
     """How the spare tree differs from the live one just after a swap, the spare holding the site
-    before it: computed from the two sites' manifests, which the build has at hand (a process that
-    read them again would hold both: 60 MB at 100,000 articles)."""
+    before it: computed from the two sites' manifests, which the build has at hand, so that the
+    process bringing the spare in step need not read and hold both again."""
 
     changed: list[str]  # files both trees have, with other bytes in the spare
     added: list[str]  # live files the spare lacks
