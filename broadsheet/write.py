@@ -1063,8 +1063,8 @@ def _copy_over(source: str, target: str) -> bool:
     except OSError:
         return False
     try:
-        st = os.fstat(out)
-        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode):
+        had = os.fstat(out)
+        if had.st_nlink != 1 or not stat.S_ISREG(had.st_mode):
             return False
         try:
             src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -1074,7 +1074,8 @@ def _copy_over(source: str, target: str) -> bool:
             st = os.fstat(src)
             if not stat.S_ISREG(st.st_mode):
                 return False
-            os.ftruncate(out, _copy_bytes(src, out, st.st_size))
+            if (size := _copy_bytes(src, out, st.st_size)) < had.st_size:
+                os.ftruncate(out, size)  # (a call fewer for the files that grew or kept their size)
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
             os.close(src)
