@@ -1031,14 +1031,10 @@ def _write_over(target: Path, data: bytes) -> None:
 
 def _rewrite_unshared(target: Path, data: bytes) -> bool:
     """Rewrite a regular file in place if no other name links to it; False otherwise."""
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW)
-    except OSError:
+    if (opened := _open_regular(target, os.O_WRONLY, unshared=True)) is None:
         return False
+    fd = opened[0]
     try:
-        st = os.fstat(fd)
-        if st.st_nlink != 1 or not stat.S_ISREG(st.st_mode):
-            return False
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -1058,22 +1054,14 @@ def _copy_over(source: str, target: str) -> bool:
     discards freed blocks (15,000 files of 12 kB written out: 1.5-1.7 s to unlink and link, 0.35 s
     to copy in place, here). It also keeps the spare's file its own, for the next build that
     rewrites the site to rewrite in place (see `_write_over`)."""
-    try:
-        out = os.open(target, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    if (opened := _open_regular(target, os.O_WRONLY, unshared=True)) is None:
         return False
+    out, had = opened
     try:
-        had = os.fstat(out)
-        if had.st_nlink != 1 or not stat.S_ISREG(had.st_mode):
+        if (opened := _open_regular(source, os.O_RDONLY)) is None:
             return False
+        src, st = opened
         try:
-            src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            return False
-        try:
-            st = os.fstat(src)
-            if not stat.S_ISREG(st.st_mode):
-                return False
             if (size := _copy_bytes(src, out, st.st_size)) < had.st_size:
                 os.ftruncate(out, size)  # (a call fewer for the files that grew or kept their size)
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -1082,6 +1070,23 @@ def _copy_over(source: str, target: str) -> bool:
     finally:
         os.close(out)
     return True
+
+
+def _open_regular(path: str | Path, flags: int, *, unshared: bool = False) -> tuple[int, os.stat_result] | None:
+    """`path` opened, never through a symlink nor waiting on a pipe, if it is a regular file (that
+    no other name links to, if `unshared`): its descriptor and status; None otherwise."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode) and not (unshared and st.st_nlink != 1):
+        return fd, st
+    os.close(fd)
+    return None
 
 
 def _copy_bytes(src: int, out: int, size: int) -> int:

@@ -39,6 +39,16 @@ def test_a_body_edit_is_a_quick_rebuild_that_matches_a_cold_build(project: Path)
     assert 0 < result.stats.written < full.stats.written / 10
 
 
+def the_next_edit_places_only_its_changes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit's quick rebuild whose check finds the spare in step: the build places only its changes."""
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
+    placed = placements(monkeypatch)
+    new_paragraph(middle_article(project), "A brand new opening paragraph.")
+    result = run(project)
+    assert result.quick
+    assert 0 < len(placed) == result.stats.written < 20
+
+
 def test_the_first_edit_after_a_cold_build_places_only_its_changes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -51,12 +61,7 @@ def test_the_first_edit_after_a_cold_build_places_only_its_changes(
     site, spare = project / "site", project / ".site.spare"
     assert read_manifest(spare) == read_manifest(site)
     assert all((spare / path).stat().st_ino == (site / path).stat().st_ino for path in read_manifest(site))
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
-    placed = placements(monkeypatch)
-    new_paragraph(middle_article(project), "A brand new opening paragraph.")
-    result = run(project)
-    assert result.quick
-    assert 0 < len(placed) == result.stats.written < 20
+    the_next_edit_places_only_its_changes(project, monkeypatch)
     assert (spare / MANIFEST).is_file()
     assert not cold_equals_incremental(project).stats.written  # (nothing left to do: the same tree)
 
@@ -80,12 +85,7 @@ def test_a_build_that_rewrote_the_site_leaves_the_spare_in_step_in_its_own_files
         mine, live = (spare / path).stat(), (site / path).stat()
         assert (mine.st_nlink, mine.st_mtime_ns) == (1, live.st_mtime_ns) and mine.st_ino != live.st_ino
         assert (spare / path).read_bytes() == (site / path).read_bytes()
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
-    placed = placements(monkeypatch)
-    new_paragraph(middle_article(project), "A brand new opening paragraph.")
-    result = run(project)
-    assert result.quick
-    assert 0 < len(placed) == result.stats.written < 20
+    the_next_edit_places_only_its_changes(project, monkeypatch)
     assert not cold_equals_incremental(project).stats.written
 
 

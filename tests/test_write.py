@@ -541,6 +541,15 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
     assert read_manifest(spare_dir(output)).keys() == site.keys()
 
 
+def quick_write_placing_only_it(output: Path, monkeypatch: pytest.MonkeyPatch, path: str, data: bytes) -> None:
+    """A quick write of one changed file whose forked check finds the spare in step: only it is placed."""
+    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
+    placed = placements(monkeypatch)
+    stats = write_changes([Output(path, data)], forked_check(output, monkeypatch))
+    assert placed == [path]
+    assert (stats.written, stats.swapped) == (1, True)
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: int
@@ -558,11 +567,7 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert (spare_dir(output) / MANIFEST).read_bytes() == (output / MANIFEST).read_bytes()
     for path in site:
         assert (spare_dir(output) / path).stat().st_ino == (output / path).stat().st_ino
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
-    placed = placements(monkeypatch)
-    stats = write_changes([Output("a/one/index.html", b"one, edited")], forked_check(output, monkeypatch))
-    assert placed == ["a/one/index.html"]
-    assert (stats.written, stats.swapped) == (1, True)
+    quick_write_placing_only_it(output, monkeypatch, "a/one/index.html", b"one, edited")
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "a/one/index.html": b"one, edited"}
     assert {p: d for p, d in files(spare_dir(output)).items() if p != MANIFEST} == site
     assert write._foreign_files(output, read_manifest(output)) == []
@@ -675,14 +680,37 @@ def test_filling_the_spare_after_a_swap_brings_it_in_step_in_its_own_files(
     copied, live = (spare / "index.html").stat(), (output / "index.html").stat()
     assert (copied.st_ino, copied.st_nlink, copied.st_mtime_ns) == (own.st_ino, 1, live.st_mtime_ns)
     assert (spare / "d/new/index.html").stat().st_ino == (output / "d/new/index.html").stat().st_ino
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
-    placed = placements(monkeypatch)
-    stats = write_changes([Output("d/new/index.html", b"new, edited")], forked_check(output, monkeypatch))
-    assert placed == ["d/new/index.html"]
-    assert (stats.written, stats.swapped) == (1, True)
+    quick_write_placing_only_it(output, monkeypatch, "d/new/index.html", b"new, edited")
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**third, "d/new/index.html": b"new, edited"}
     (output / "d" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
     assert write._foreign_files(output, read_manifest(output)) == ["d/notes.txt"]
+
+
+@pytest.mark.parametrize("kind", ["pipe", "symlink"])
+def test_a_pipe_or_symlink_where_the_spare_had_a_page_is_replaced_not_written_through(
+    tmp_path: Path, kind: str
+) -> None:
+    """Neither rewriting in place nor copying into the spare's file opens a pipe put in its place (which
+    would wait for a reader for ever) or follows a symlink: the page is written as a new file."""
+    target, elsewhere, source = tmp_path / "spare.html", tmp_path / "elsewhere.html", tmp_path / "live.html"
+    source.write_bytes(b"new")
+    elsewhere.write_bytes(b"theirs")
+    if kind == "pipe":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(elsewhere)
+    done: list[tuple[bool, bool]] = []
+
+    def replace() -> None:
+        done.append((write._copy_over(str(source), str(target)), write._rewrite_unshared(target, b"new")))
+        write._write_over(target, b"new")
+
+    thread = threading.Thread(target=replace, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert done == [(False, False)] and not thread.is_alive()
+    assert target.read_bytes() == b"new" and not target.is_symlink()
+    assert elsewhere.read_bytes() == b"theirs"
 
 
 @pytest.mark.parametrize("kernel_copy", [True, False])
