@@ -87,6 +87,10 @@ def test_a_build_that_rewrote_the_site_leaves_the_spare_in_step_in_its_own_files
         assert (spare / path).read_bytes() == (site / path).read_bytes()
     the_next_edit_places_only_its_changes(project, monkeypatch)
     assert not cold_equals_incremental(project).stats.written
+    before = {path: (spare / path).stat().st_ino for path in pages}
+    edit(project / "templates" / "base.html", "<!-- edited -->", "<!-- edited again -->")
+    assert not run(project).quick
+    assert {path: (site / path).stat().st_ino for path in pages} == before  # rewritten where they were
 
 
 @pytest.mark.parametrize("filler", ["slow", "failing"])
