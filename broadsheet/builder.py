@@ -441,7 +441,7 @@ def _render_and_write(
         # A clean build, which the next edit's quick rebuild starts from: its spare tree is made
         # like the live one while this process records the build (the spare now holds the site
         # before, `tree.live`, or nothing if this build made the output folder anew).
-        start_spare_fill(SpareLag.between(tree.live, stats.digests) if stats.swapped and tree.live else None)
+        start_spare_fill(SpareLag.between(tree.live, stats.digests) if stats.swapped else None)
     if cache:
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())

@@ -659,9 +659,10 @@ class SpareFill:
     - where there is no spare (the build made the output folder anew), by hard links to every live
       file: every folder and file of the site, and a folder is the costliest thing to make here (at
       10,000 articles, 14,600 folders took 0.33 s and their 15,100 files' links 0.14 s);
-    - after a swap with an older site (`lag`: how that site, now the spare, differs), by copying
-      the files that differ into the spare's own (see `_copy_over`): after a template change, every
-      page (0.6-1.4 s of the first edit's build after it at 10,000 articles, against 0.35 s).
+    - after a swap with an older site, by copying the files that differ into the spare's own (see
+      `_copy_over`): after a template change, every page (0.6-1.4 s of the first edit's build after
+      it at 10,000 articles, against 0.35 s).
+    `lag` says which files those are.
 
     A fresh interpreter that imports only this module, not a fork of the build: the build goes on
     touching its whole heap (pickling the snapshot), which would leave the fork holding a private
@@ -745,30 +746,34 @@ class SpareLag:
 
 
 def fill_spare(output: Path, lag: SpareLag | None = None) -> int:
-    """Make the spare tree of `output` like the live tree (see `SpareFill`): by links to every live
-    file if there is none; if there is one, and `lag` says how it differs (the site before, just
-    swapped out), by bringing those files in step (`_mirror_all`) and removing those gone. The
-    number of files placed. Only from a process with one thread (see `_start_forked`), and while a
-    build holds the folder's lock.
+    """Make the spare tree of `output` like the live tree (see `SpareFill`), `lag` saying how they
+    differ (the build's: the site just swapped out is the spare, if any): files the spare lacks are
+    linked, those it has (`_mirror_all`) brought in step, and those gone removed. Without `lag`,
+    only a missing spare is made, of every file the live manifest lists. The number of files
+    placed. Only from a process with one thread (see `_start_forked`), and while a build holds the
+    folder's lock.
 
-    Only the paths are read from the live manifest, not its digests: the spare's manifest is the
-    live one's text, unless a file could not be placed (a parsed manifest and its JSON made again
-    took this process to 162 MB at 100,000 articles). With a `lag`, that is read only once the
-    files are placed, so that this process holds one list of paths at a time: it runs while the
-    build is at its largest."""
+    This process runs while the build is at its largest, and holds one list of paths at a time:
+    the live manifest is read once the files are placed, and only its paths, not its digests: the
+    spare's manifest is the live one's text, unless a file could not be placed (a parsed manifest
+    and its JSON made again took this process to 162 MB at 100,000 articles; the manifest's text
+    and paths read before linking, to 54 MB)."""
     spare = spare_dir(output)
-    if not spare.exists():
-        text, paths = _live_manifest(output)
-        if not paths:
+    made = not spare.exists()
+    if lag is None:
+        if not made:
             return 0
-        spare = _open_spare(output, {})
-        failed = _mirror_all(output, spare, paths, ())
-        _seal_as_live(spare, text, paths, failed, paths)
-        return len(paths) - len(failed)
-    if not lag or not (spare / MANIFEST).is_file():
+        lag = SpareLag([], _live_manifest(output)[1], [])
+    elif not made and not (spare / MANIFEST).is_file():
         return 0  # (one without a manifest is made again by the next build)
-    (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
-    failed = _mirror_all(output, spare, lag.changed, _EVERY_PATH) + _mirror_all(output, spare, lag.added, ())
+    if not lag.files:
+        return 0
+    if made:
+        spare = _open_spare(output, {})
+    else:
+        (spare / MANIFEST).unlink()  # from here on the spare is "being updated"
+    have = () if made else _EVERY_PATH
+    failed = _mirror_all(output, spare, lag.changed, have) + _mirror_all(output, spare, lag.added, ())
     touched = [*lag.changed, *lag.added, *_drop(spare, lag.gone)]
     text, paths = _live_manifest(output)
     if paths:
