@@ -570,8 +570,8 @@ def settle_spare(output: Path) -> int:
     spare's own file where it has one, by the kernel: `_copy_over`): not a hard link, as a quick
     rebuild's check makes for a file the spare lacks, so that the spare's files stay its own and the
     next build that rewrites the site (a template edit) rewrites them where they are, rather than
-    making a new file for each. The number of files copied; 0 when the trees are in step already or the live tree's
-    build recorded errors. Raises BroadsheetError while a build or publish holds the folder, and
+    making a new file for each. The number of files copied; 0 when the trees are in step already or
+    the live tree's build recorded errors. Raises BroadsheetError while a build or publish holds the folder, and
     OSError when a live file cannot be read (the spare is then left without a manifest, to be made
     again by the next build)."""
     with build_lock(output):
