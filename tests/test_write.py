@@ -457,7 +457,7 @@ def test_a_forked_tree_check_brings_the_spare_in_step_and_the_write_places_only_
     file the spare has of its own gets the live bytes and time copied into it, where it is; one it
     lacks is a link to the live file."""
     if processes == 2:
-        monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)
+        monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)
     output = tmp_path / "site"
     if spare == "none":
         site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two"}
@@ -513,7 +513,7 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
     output = tmp_path / "site"
     site = {"a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c", "index.html": b"home"}
     write_site([Output(p, d) for p, d in site.items()], output)
-    monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)  # a/ and b/ linked by the second process
+    monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)  # a/ and b/ linked by the second process
     parent, link, pids = os.getpid(), write._link_new, tmp_path / "pids"
 
     def dying(existing: str | Path, target: str | Path) -> bool:
@@ -558,7 +558,7 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     every live file, sealed with the live manifest and its folders' times, so that the next quick
     write (its forked check finding nothing to link) places only its changes."""
     if processes == 2:
-        monkeypatch.setattr(write, "_LINKS_SHARED_FROM", 2)
+        monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)
     output = tmp_path / "site"
     site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c"}
     write_site([Output(p, d) for p, d in site.items()], output)
