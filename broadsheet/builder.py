@@ -49,6 +49,7 @@ from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
 from broadsheet.model import Site
 from broadsheet.output import Output, Placed
+from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Renderer, make_environment, static_outputs
 from broadsheet.render_stage import (
@@ -80,6 +81,8 @@ from broadsheet.write import (
 Progress = Callable[[str, int, int], None]
 _RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
 _STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
+# A page or feed to plan: (kind, index, output path, template, its context's maker).
+Entry = tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -333,10 +336,9 @@ def _render_and_write(
 
     # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
-    entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]] = [
-        ("page", i, intern(output_path(p.url)), p.template, p.make_context) for i, p in enumerate(pages)
-    ]  # paths interned: the same objects as in the manifests and the cache's records (write, cache)
-    entries += [("feed", i, f.url, "atom", _feed_context(f)) for i, f in enumerate(feeds)]
+    # Paths interned: the same objects as in the manifests and the cache's records (write, cache).
+    paths = [intern(output_path(p.url)) for p in pages] + [f.url for f in feeds]
+
     global_key = fingerprints.global_key.decode()
     # Pages that loaded a template edited since the last build, whatever else they show; with a
     # template added or removed (or none known), every page.
@@ -347,20 +349,22 @@ def _render_and_write(
         cache is None
         or edited is None
         or (changed is None and (not cache.has_pages() or cache.get("global") != global_key))
-        or len(stale) * 2 > len(entries)  # (a page shell most pages extend): cheaper than comparing
+        or len(stale) * 2 > len(paths)  # (a page shell most pages extend): cheaper than comparing
     )
     known = cache.pages() if cache and not everything else {}
     if everything:
         # Every page is rendered (cold, or the settings or a template most pages use changed):
         # fingerprints are only for the next build, so the workers make them along with the pages.
-        todo: list[Job] = [(kind, index) for kind, index, *_ in entries]
-        records = ([], todo, {}, len(entries) if cache else 0)
+        todo: list[Job] = [("page", i) for i in range(len(pages))] + [("feed", i) for i in range(len(feeds))]
+        records = ([], todo, {}, len(paths) if cache else 0)
         plan_fingerprints, plan_related = (fingerprints if cache else None), finder
     else:
         dirty = cache.pages_reading(changed) | stale if changed is not None else None
-        records = _plan_renders(entries, fingerprints, known, manifest, dirty, stale)
+        entries = _entries(pages, feeds, paths)
+        records = _plan_renders(entries, len(paths), fingerprints, known, manifest, dirty, stale)
         if records is None:  # the last build's page records do not fit: compare every page
-            records = _plan_renders(entries, fingerprints, known, manifest, None, stale)
+            entries = _entries(pages, feeds, paths)
+            records = _plan_renders(entries, len(paths), fingerprints, known, manifest, None, stale)
         plan_fingerprints, plan_related = None, None
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
@@ -377,13 +381,14 @@ def _render_and_write(
     # When most pages are rendered (a cold build, a template changed), records go into the cache as
     # the pages come, rather than being held until the end; which pages read each article is then
     # found again from all of them at the end (`readers_again`), rather than change by change.
-    put_pages = cache.put_pages if cache is not None and len(todo) > len(entries) * _STREAMED_FROM else None
+    put_pages = cache.put_pages if cache is not None and len(todo) > len(paths) * _STREAMED_FROM else None
     page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
     undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
     sitemaps: list[str] = []  # the sitemap's files
 
-    def stream() -> Iterator[Output]:
-        """Every output in a stable order, rendered as the writer asks for it: never all in memory."""
+    def stream(kept: list[Output], plan: RenderPlan, todo: list[Job], html_urls: list[str]) -> Iterator[Output]:
+        """Every output in a stable order, rendered as the writer asks for it: never all in memory.
+        (What only it needs comes as arguments, to be let go of when it is done: see below.)"""
         yield from kept
         for rendered_path, data, deps, key in render_changed(plan, todo, jobs, progress):
             path = intern(rendered_path)  # a worker's copy: one object per path, as in the plan
@@ -423,7 +428,7 @@ def _render_and_write(
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
     headers_made: list[set[str]] = []
-    source = stream()
+    source = stream(kept, plan, todo, html_urls)
     outputs = with_headers(source, headers_made)
     if precompress:
         outputs = hosting_precompress(outputs, previous=tree.live, output_dir=output_dir)
@@ -437,6 +442,11 @@ def _render_and_write(
         # workers stop too, their batches in flight done, before anything else touches that tree.
         source.close()
         search.close()
+    # What only the render needed, let go before the records are made: the plan (every page, its
+    # context's maker, the lists' slices of articles) and the list entries kept for reuse. At
+    # 100,000 articles the build peaked in the records after the swap, while it still held them.
+    del pages, plan, todo, kept, records, html_urls
+    renderer.forget_items()
     if start_spare_fill is not None and cache is not None and not errors and not precompress:
         # A clean build, which the next edit's quick rebuild starts from: its spare tree is made
         # like the live one while this process records the build (the spare now holds the site
@@ -448,7 +458,7 @@ def _render_and_write(
         cache.put_related(finder.answers)
         gone: list[str] = []
         if changed is None:  # (with `changed`, the site has the same pages: only those rendered have new records)
-            now = {path for _, _, path, _, _ in entries}
+            now = set(paths)
             gone = [path for path in (known or cache.page_paths()) if path not in now]
             cache.forget_related_except(finder.by_path)
         if put_pages is not None:
@@ -470,12 +480,23 @@ def _render_and_write(
     return stats, tuple(rendered), fingerprinted
 
 
+def _entries(pages: list[Page], feeds: list[FeedSpec], paths: list[str]) -> Iterator[Entry]:
+    """Each page and feed to plan, with its output path, made as it is asked for: a list of them
+    would hold a tuple and an index for every page until the build ends (22 MB at 100,000
+    articles), where the pages hold all of it already."""
+    for i, page in enumerate(pages):
+        yield "page", i, paths[i], page.template, page.make_context
+    for i, feed in enumerate(feeds):
+        yield "feed", i, paths[len(pages) + i], "atom", _feed_context(feed)
+
+
 def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:
     return lambda: feed_context(spec)
 
 
 def _plan_renders(
-    entries: list[tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]],
+    entries: Iterable[Entry],
+    count: int,
     fingerprints: Fingerprinter,
     known: Mapping[str, tuple[str, str]],
     manifest: Mapping[str, str],
@@ -491,7 +512,7 @@ def _plan_renders(
     todo: list[Job] = []
     fresh: dict[str, tuple[str, set[str]]] = {}
     if dirty is not None:
-        if len(known) != len(entries):
+        if len(known) != count:
             return None
         for kind, index, path, template, context in entries:
             record = known.get(path)
@@ -511,7 +532,7 @@ def _plan_renders(
         else:
             fresh[path] = (key, deps)
             todo.append((kind, index))
-    return kept, todo, fresh, len(entries)
+    return kept, todo, fresh, count
 
 
 def with_headers(outputs: Iterable[Output], made: list[set[str]] | None = None) -> Iterator[Output]:

@@ -356,17 +356,19 @@ class CachedBodies(_Reader):
         """Its search terms, space-separated (search_index.article_terms)."""
         return self._get(article.digest, article.path, 1, "terms")
 
-    def terms_at(self, digest: str, path: str) -> str:
-        """`terms` of the article at `path` whose content digest is `digest`, where there is no Article."""
-        return self._get(digest, path, 1, "terms")
+    def terms_at(self, digest: str) -> str:
+        """`terms` of the article whose content digest is `digest`, where there is no Article."""
+        return self._get(digest, None, 1, "terms")
 
-    def _get(self, digest: str, path: str, index: int, column: str) -> str:
+    def _get(self, digest: str, path: str | None, index: int, column: str) -> str:
         found = self.fresh.get(digest)
         if found is not None:
             return found[index]
         row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", digest)  # noqa: S608
         if row is None:
+            lost = f"the rendered body {digest}" if path is None else "a rendered body"
             raise BroadsheetError(
-                "build cache lost a rendered body; delete .broadsheet-cache and build again", path=path
+                f"build cache lost {lost}; delete .broadsheet-cache and build again",
+                path=path if path is not None else str(self.cache_path),
             )
         return row[0]

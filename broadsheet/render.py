@@ -325,6 +325,11 @@ class Renderer:
         while len(items) > self.ITEMS_KEPT:
             items.popitem(last=False)
 
+    def forget_items(self) -> None:
+        """Let the list entries kept for reuse go (once the pages that show them are rendered)."""
+        self._items.clear()
+        self._fresh_items = None
+
     def preload(self, templates: Iterable[str]) -> None:
         """Compile these templates and the macros now: in the process that forks the render workers,
         so that they share the compiled code instead of each compiling it again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -11,7 +12,9 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,8 +25,10 @@ from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
 from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError, BuildFailed
+from broadsheet.load import scan
 from broadsheet.model import Article
 from broadsheet.output import Output
+from broadsheet.pages import Page
 from broadsheet.render import Renderer
 from broadsheet.write import SpareTree
 
@@ -627,9 +632,9 @@ def test_search_terms_stay_in_the_cache_and_are_read_once_each(
     log = os.open(tmp_path / "terms.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the workers
     get = CachedBodies._get
 
-    def counted(self: CachedBodies, digest: str, path: str, index: int, column: str) -> str:
+    def counted(self: CachedBodies, digest: str, path: str | None, index: int, column: str) -> str:
         if column == "terms":
-            os.write(log, f"{path} {len(self.fresh)}\n".encode())
+            os.write(log, f"{digest} {len(self.fresh)}\n".encode())
         return get(self, digest, path, index, column)
 
     monkeypatch.setattr(CachedBodies, "_get", counted)
@@ -638,9 +643,13 @@ def test_search_terms_stay_in_the_cache_and_are_read_once_each(
     os.close(log)
     asked = [line.split() for line in (tmp_path / "terms.log").read_text().splitlines()]
     assert result.parsed_files == 1
-    assert sorted(path for path, _ in asked) == sorted(
+    (cache_file,) = (project / ".broadsheet-cache").glob("*.sqlite")
+    with contextlib.closing(sqlite3.connect(cache_file)) as db:
+        built = dict(db.execute("SELECT path, digest FROM built"))
+    assert sorted(built) == sorted(
         p.relative_to(project / "content").as_posix() for p in (project / "content").rglob("*.md")
     )
+    assert sorted(digest for digest, _ in asked) == sorted(built.values())  # each article's, once
     assert {held for _, held in asked} == {"0"}  # the edited article's body and terms went to the cache too
     monkeypatch.undo()
     cold_equals_incremental(project)
@@ -1015,3 +1024,66 @@ def test_records_made_by_parallel_workers_serve_the_next_builds(tmp_path: Path) 
     retag = cold_equals_incremental(root)
     assert retag.fingerprinted_pages == first.fingerprinted_pages
     assert 0 < retag.rendered_pages < first.rendered_pages / 5
+
+
+def test_a_body_lost_from_the_cache_is_an_error_naming_the_cache_and_what_it_lost(project: Path) -> None:
+    """A corrupt cache that no longer holds an article's rendered body is reported, not worked
+    around: by the article's path where the article is known, else by the cache file and digest."""
+    run(project)
+    (cache_file,) = (project / ".broadsheet-cache").glob("*.sqlite")
+    with contextlib.closing(sqlite3.connect(cache_file)) as db:
+        path, digest = db.execute("SELECT path, digest FROM built ORDER BY path LIMIT 1").fetchone()
+        db.execute("DELETE FROM markdown WHERE digest=?", (digest,))
+        db.commit()
+    bodies = CachedBodies({}, cache_file)
+    with pytest.raises(BroadsheetError) as lost:
+        bodies.terms_at(digest)
+    assert lost.value.path == str(cache_file) and digest in str(lost.value)
+    article = Article(path, "Title", datetime(2024, 1, 1, tzinfo=UTC), False, "slug", "", digest)
+    with pytest.raises(BroadsheetError) as lost:
+        bodies(article)
+    assert lost.value.path == path and "lost a rendered body" in str(lost.value)
+
+
+@pytest.mark.parametrize("change", ["cold", "template"])
+def test_the_plan_and_the_list_entries_are_let_go_before_the_build_is_recorded(
+    project: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A build that rendered most pages makes its records (which pages read each article, the
+    snapshot) after the swap, where a large one peaked: by then it holds no page of its plan and
+    no list entry kept for reuse, only the site and what it wrote."""
+    if change == "template":
+        run(project)
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text() + "<!-- changed -->\n")
+    held: list[tuple[int, list[int]]] = []
+    again = BuildCache.readers_again
+
+    def counted(self: BuildCache, gone: Iterable[str] = ()) -> None:
+        gc.unfreeze()  # (the build froze what it had planned: the collector lists it only so)
+        gc.collect()
+        objects = gc.get_objects()
+        pages = sum(1 for o in objects if type(o) is Page)
+        held.append((pages, [len(o._items) for o in objects if type(o) is Renderer]))
+        return again(self, gone)
+
+    monkeypatch.setattr(BuildCache, "readers_again", counted)
+    result = run(project)
+    assert result.rendered_pages > 50 and not result.quick
+    assert held == [(0, [0])]
+
+
+def test_each_article_holds_its_files_scan_entry_as_its_path(project: Path, tmp_path: Path) -> None:
+    """A build holds every file's scan entry and every article until it ends: an article's path is
+    that entry's string, not a copy of its own, whether it was parsed now or read from the cache."""
+    markdown, _ = scan(project / "content")
+    with BuildCache(tmp_path / "cache" / "build.sqlite") as cache:
+        for parsed_now in (len(markdown), 0):  # parsed, then every one read back from the cache
+            articles, facts, _, errors, parsed = parse_stage.load_content(
+                markdown, ZoneInfo("UTC"), cache, "inline", 1, lambda *_: None
+            )
+            assert (parsed, errors) == (parsed_now, [])
+            by_path = {article.path: article for article in articles}
+            assert sorted(by_path) == [f.rel for f in markdown]
+            assert all(by_path[f.rel].path is f.rel for f in markdown)
+            assert set(facts) == set(by_path)

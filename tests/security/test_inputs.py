@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
-from broadsheet.load import MAX_FILE_BYTES, SourceFile, read_source
+from broadsheet.load import MAX_FILE_BYTES, SourceFile, read_source, scan
 
 from .helpers import REPO, build, make_project, write_article
 
@@ -94,7 +95,7 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
             handle.write(chunk)
     before = _bytes_read()
     with pytest.raises(BroadsheetError, match=r"file is 52\.\d MB; articles over 10 MB are refused") as caught:
-        read_source(SourceFile("2024/big.md", big))
+        read_source(SourceFile("2024/big.md", big.parent))
     read = _bytes_read() - before
     assert caught.value.path == "2024/big.md"
     assert read < 64 * 1024, f"{read} bytes were read from a file that should have been refused unread"
@@ -105,7 +106,7 @@ def test_a_file_longer_than_its_stat_says_is_read_whole_up_to_the_limit() -> Non
     whole: the read asks for the size stat gave, and goes on when more is there."""
     status = Path("/proc/self/status")
     assert status.stat().st_size == 0
-    data = read_source(SourceFile("status.md", status))
+    data = read_source(SourceFile("status", status.parent))
     assert data.startswith(b"Name:") and b"\nPid:" in data and len(data) > 200
 
 
@@ -113,11 +114,11 @@ def test_file_just_over_the_limit_is_refused_and_at_the_limit_is_read(tmp_path: 
     head = b"---\ntitle: t\ndate: 2024-01-02\n---\n"
     at = tmp_path / "at.md"
     at.write_bytes(head + b"x" * (MAX_FILE_BYTES - len(head)))
-    assert len(read_source(SourceFile("at.md", at))) == MAX_FILE_BYTES
+    assert len(read_source(SourceFile("at.md", at.parent))) == MAX_FILE_BYTES
     over = tmp_path / "over.md"
     over.write_bytes(head + b"x" * (MAX_FILE_BYTES - len(head) + 1))
     with pytest.raises(BroadsheetError, match="refused"):
-        read_source(SourceFile("over.md", over))
+        read_source(SourceFile("over.md", over.parent))
 
 
 # --- XML ---------------------------------------------------------------------------------------------
@@ -269,3 +270,21 @@ def test_oversized_article_via_the_cli_names_the_file(tmp_path: Path) -> None:
     assert "2024/huge.md: file is 52.4 MB; articles over 10 MB are refused" in result.stderr
     assert "Traceback" not in result.stderr
     assert (project / "site" / "index.html").exists()
+
+
+def test_scan_reads_each_file_from_its_folder_which_the_folders_files_share(tmp_path: Path) -> None:
+    """A build holds every content file's scan entry until it ends: the files of one folder share
+    that folder's path (one string) and each is read from it, through a symlinked folder too."""
+    content = tmp_path / "content"
+    (content / "2024" / "01").mkdir(parents=True)
+    (content / ".drafts").mkdir()
+    files = {"2024/01/a.md": b"a", "2024/01/b.md": b"bb", "2024/01/photo.jpg": b"jpg", ".drafts/c.md": b"ccc"}
+    for rel, data in files.items():
+        (content / rel).write_bytes(data)
+    os.symlink(content / ".drafts", content / "linked")  # inside content: followed, though hidden by name
+    markdown, assets = scan(content)
+    assert [f.rel for f in markdown] == ["2024/01/a.md", "2024/01/b.md", "linked/c.md"]
+    assert [f.rel for f in assets] == ["2024/01/photo.jpg"]
+    assert [read_source(f) for f in markdown] == [b"a", b"bb", b"ccc"]
+    assert Path(markdown[2].path) == content.resolve() / "linked" / "c.md"
+    assert markdown[0].folder is markdown[1].folder is assets[0].folder
