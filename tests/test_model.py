@@ -26,6 +26,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
 from broadsheet.load import build_site
 from broadsheet.model import Article
+from broadsheet.pages import plan_pages
 from broadsheet.parse_stage import parse_files
 from broadsheet.render import Renderer, make_environment
 from broadsheet.urls import slugify
@@ -315,6 +316,26 @@ def test_site_indexes_group_and_order() -> None:
     assert [(p.url, len(p.articles)) for p in site.days] == [("2024/05/03/", 2), ("2024/04/30/", 1)]
     with_drafts, _ = build_site(articles, drafts=True)
     assert [a.title for a in with_drafts.articles][-1] == "D" and len(with_drafts.years) == 2
+
+
+def test_list_pages_show_their_part_of_the_list_and_hold_no_copy_of_it() -> None:
+    """Each page of a paginated list shows its stretch of the list's articles, day by day, and
+    the list's length; a large site plans tens of thousands of such pages at once, so a planned
+    page holds the list itself and where its stretch starts, not a copy of the stretch."""
+    articles = [make(f"{i}.md", f"title: S{i}\ndate: 2024-05-0{1 + i // 2}T0{i}:00:00\ntags: [Port]") for i in range(5)]
+    site, _ = build_site(articles)
+    config = SiteConfig(page_size=2)
+    (port,) = site.tags
+    pages = [p for p in plan_pages(site, config, lambda a: ("port",)) if p.url.startswith("tags/port/")]
+    assert [p.url for p in pages] == ["tags/port/", "tags/port/page/2/", "tags/port/page/3/"]
+    shown = []
+    for number, page in enumerate(pages, 1):
+        assert page.make_context.articles is port.articles  # the term's own tuple
+        context = page.make_context()
+        assert (context["pagination"].number, context["pagination"].total, context["count"]) == (number, 3, 5)
+        assert context["term"] is port and page.entries_date == port.articles[2 * number - 2].date
+        shown.append([[a.title for a in group.articles] for group in context["groups"]])
+    assert shown == [[["S4"], ["S3"]], [["S2"], ["S1"]], [["S0"]]]  # newest first, grouped by day
 
 
 def test_two_articles_with_one_url_are_both_reported_and_left_out() -> None:
