@@ -47,7 +47,7 @@ from broadsheet.feeds import FeedSpec, feed_specs, sitemap_files
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
-from broadsheet.model import Site
+from broadsheet.model import Article, Site
 from broadsheet.output import Output, Placed
 from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
@@ -463,7 +463,7 @@ def _render_and_write(
             cache.forget_related_except(finder.by_path)
         if put_pages is not None:
             put_pages(page_rows)
-            cache.readers_again(gone)
+            cache.readers_again(gone, _own_paths(finder.by_path))
         else:
             cache.store_pages(page_rows, gone)
         search.remember(digests)
@@ -478,6 +478,17 @@ def _render_and_write(
         cache.set("global", global_key)
         cache.set_blob("templates", templates)
     return stats, tuple(rendered), fingerprinted
+
+
+def _own_paths(articles: Mapping[str, Article]) -> Callable[[str], str]:
+    """The build's own object for a path read back: an article's path as its article holds it, any
+    other (an output path: the plan interns them) interned."""
+
+    def own(path: str) -> str:
+        article = articles.get(path)
+        return article.path if article is not None else intern(path)
+
+    return own
 
 
 def _entries(pages: list[Page], feeds: list[FeedSpec], paths: list[str]) -> Iterator[Entry]:

@@ -413,7 +413,8 @@ class CachedRelated:
         self.known = known
         self.answers: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
-    def __call__(self, article: Article) -> list[Article]:
+    def __call__(self, article: Article, at: int | None = None) -> list[Article]:
+        """`article`'s related stories; `at`, its position in the site's articles, if known."""
         slugs = self.tag_slugs(article)
         parts = [str(self.count).encode()] + [self.fingerprints.members(self.tags[s]) for s in slugs]
         key = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
@@ -423,6 +424,6 @@ class CachedRelated:
         else:
             if self.index is None:
                 self.index = RelatedIndex(self.site)
-            found = self.index(article, slugs, self.count)
+            found = self.index(article, slugs, self.count, at)
         self.answers[article.path] = (key, tuple(a.path for a in found))
         return found

@@ -28,7 +28,7 @@ from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.load import scan
 from broadsheet.model import Article
 from broadsheet.output import Output
-from broadsheet.pages import Page
+from broadsheet.pages import Page, RelatedIndex
 from broadsheet.render import Renderer
 from broadsheet.write import SpareTree
 
@@ -1059,18 +1059,25 @@ def test_the_plan_and_the_list_entries_are_let_go_before_the_build_is_recorded(
     held: list[tuple[int, list[int]]] = []
     again = BuildCache.readers_again
 
-    def counted(self: BuildCache, gone: Iterable[str] = ()) -> None:
+    def counted(self: BuildCache, gone: Iterable[str] = (), *own: Callable[[str], str]) -> None:
         gc.unfreeze()  # (the build froze what it had planned: the collector lists it only so)
         gc.collect()
         objects = gc.get_objects()
         pages = sum(1 for o in objects if type(o) is Page)
         held.append((pages, [len(o._items) for o in objects if type(o) is Renderer]))
-        return again(self, gone)
+        # Related stories were looked for from each article's page, which says where the article is.
+        positions.extend(o._position for o in objects if type(o) is RelatedIndex)
+        # Paths read back are swapped for the build's own: an article's as its article holds it.
+        article = next(o for o in objects if type(o) is Article)
+        assert own[0]("".join(list(article.path))) is article.path
+        return again(self, gone, *own)
 
+    positions: list[object] = []
     monkeypatch.setattr(BuildCache, "readers_again", counted)
     result = run(project)
     assert result.rendered_pages > 50 and not result.quick
     assert held == [(0, [0])]
+    assert positions == ([None] if change == "cold" else [])  # (after a template change, all are known)
 
 
 def test_each_article_holds_its_files_scan_entry_as_its_path(project: Path, tmp_path: Path) -> None:
@@ -1087,3 +1094,21 @@ def test_each_article_holds_its_files_scan_entry_as_its_path(project: Path, tmp_
             assert sorted(by_path) == [f.rel for f in markdown]
             assert all(by_path[f.rel].path is f.rel for f in markdown)
             assert set(facts) == set(by_path)
+
+
+def test_readers_found_again_hold_the_builds_own_path_objects(tmp_path: Path) -> None:
+    """Which pages read each article, found again from every page's record: each page's path and
+    each article's held as the build's own object (`own`), asked once each, not a string per row."""
+    asked: list[str] = []
+
+    def own(path: str) -> str:
+        asked.append(path)
+        return path
+
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        cache.put_pages([("a/index.html", "k", "d", "x.md\ny.md"), ("b/index.html", "k", "d", "y.md")])
+        cache.put_pages([("c.xml", "k", "d", "")])
+        cache.readers_again(["gone/index.html"], own)
+        assert cache.pages_reading(["y.md"]) == {"a/index.html", "b/index.html"}
+        assert cache.pages_reading(["x.md"]) == {"a/index.html"}
+    assert sorted(asked) == ["a/index.html", "b/index.html", "c.xml", "x.md", "y.md"]

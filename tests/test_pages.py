@@ -525,4 +525,9 @@ def test_related_stories_are_those_sharing_most_tags_nearby(
                 if other is not article and abs(other_rank - rank) <= window:
                     shared[id(other)] = shared.get(id(other), 0) + 1
         expected = sorted(shared, key=lambda key: (-shared[key], order[key]))[:3]
-        assert [id(a) for a in index(article, slugs, 3)] == expected
+        assert [id(a) for a in index(article, slugs, 3, order[id(article)])] == expected
+        assert index._position is None  # told where each article is: no map of positions made
+    for article in site.articles:  # not told, or told wrongly: looked up
+        slugs = [slugify(t) for t in article.tags]
+        assert index(article, slugs, 3) == index(article, slugs, 3, order[id(article)])
+        assert index(article, slugs, 3, len(site.articles)) == index(article, slugs, 3, 0)
