@@ -172,7 +172,8 @@ def list_pages(
 class _ListContext:
     """Makes the context of one page of a list. A large site has tens of thousands of list pages,
     planned all at once: an object with slots rather than a closure (a function, its cells), and
-    the page's articles a range of the list's rather than a copy of them (380 bytes a page less)."""
+    the page's articles a range of the list's rather than a copy of them (about 560 bytes a page
+    less, by tracemalloc at 30,000 articles)."""
 
     __slots__ = ("articles", "context", "pagination", "size", "start")
 
