@@ -16,6 +16,7 @@ import contextlib
 import gc
 import hashlib
 import time
+from array import array
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field, fields, replace
@@ -57,6 +58,7 @@ from broadsheet.render_stage import (
     Job,
     LeanSetup,
     RenderPlan,
+    all_jobs,
     feed_context,
     lean_workers,
     render_changed,
@@ -355,8 +357,7 @@ def _render_and_write(
     if everything:
         # Every page is rendered (cold, or the settings or a template most pages use changed):
         # fingerprints are only for the next build, so the workers make them along with the pages.
-        todo: list[Job] = [("page", i) for i in range(len(pages))] + [("feed", i) for i in range(len(feeds))]
-        records = ([], todo, {}, len(paths) if cache else 0)
+        records = ([], all_jobs(len(pages), len(feeds)), {}, len(paths) if cache else 0)
         plan_fingerprints, plan_related = (fingerprints if cache else None), finder
     else:
         dirty = cache.pages_reading(changed) | stale if changed is not None else None
@@ -386,7 +387,7 @@ def _render_and_write(
     undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
     sitemaps: list[str] = []  # the sitemap's files
 
-    def stream(kept: list[Output], plan: RenderPlan, todo: list[Job], html_urls: list[str]) -> Iterator[Output]:
+    def stream(kept: list[Output], plan: RenderPlan, todo: Sequence[Job], html_urls: list[str]) -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory.
         (What only it needs comes as arguments, to be let go of when it is done: see below.)"""
         yield from kept
@@ -513,14 +514,14 @@ def _plan_renders(
     manifest: Mapping[str, str],
     dirty: set[str] | None,
     stale: Container[str] = (),
-) -> tuple[list[Output], list[Job], dict[str, tuple[str, set[str]]], int] | None:
+) -> tuple[list[Output], Sequence[Job], dict[str, tuple[str, set[str]]], int] | None:
     """Which outputs are still right (kept) and which to render (todo), with the fresh (key, deps)
     of each page to render (rendering adds the articles its templates read), and how many pages
     were fingerprinted. With `dirty` (the site's structure is unchanged: the pages reading an
     edited article or template), only those are; None when the last build's records do not fit.
     Pages in `stale` (which loaded an edited template) are rendered whatever their key."""
     kept: list[Output] = []
-    todo: list[Job] = []
+    todo = array("q")  # (render_stage.Job)
     fresh: dict[str, tuple[str, set[str]]] = {}
     if dirty is not None:
         if len(known) != count:
@@ -533,7 +534,7 @@ def _plan_renders(
                 kept.append(Output(path, keep=record[1]))
             else:  # it shows an edited article, or the live file is not the one we wrote
                 fresh[path] = fingerprints.key_and_deps(path, template, context())
-                todo.append((kind, index))
+                todo.append(index if kind == "page" else ~index)
         return kept, todo, fresh, len(fresh)
     for kind, index, path, template, context in entries:
         key, deps = fingerprints.key_and_deps(path, template, context())
@@ -542,7 +543,7 @@ def _plan_renders(
             kept.append(Output(path, keep=old[1]))  # same inputs: it reads the same articles too
         else:
             fresh[path] = (key, deps)
-            todo.append((kind, index))
+            todo.append(index if kind == "page" else ~index)
     return kept, todo, fresh, count
 
 

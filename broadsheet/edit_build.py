@@ -34,7 +34,7 @@ from broadsheet.model import Article, Period, Site, Term
 from broadsheet.output import Output
 from broadsheet.parse_stage import parse_files
 from broadsheet.render import Facts, Renderer
-from broadsheet.render_stage import CachedRelated, Job, RenderPlan
+from broadsheet.render_stage import CachedRelated, RenderPlan, all_jobs
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
 from broadsheet.write import MissingOutput, TreeCheck, WriteStats, manifest_signature, write_changes
@@ -268,8 +268,7 @@ def _rebuild(
     feeds = [f for f in feed_specs(site, config) if f.url in dirty]
     if len(pages) + len(feeds) != len(dirty):
         return None  # the readers index names a page this site does not have
-    jobs: list[Job] = [("page", i) for i in range(len(pages))] + [("feed", i) for i in range(len(feeds))]
-    rendered = RenderPlan(renderer, pages, feeds, fingerprints, finder).run(jobs)
+    rendered = RenderPlan(renderer, pages, feeds, fingerprints, finder).run(all_jobs(len(pages), len(feeds)))
 
     changes += [Output(path, data) for path, data, _, _ in rendered]
     try:

@@ -20,6 +20,7 @@ import hashlib
 import io
 import multiprocessing
 import pickle
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
@@ -48,7 +49,19 @@ _RENDER_CHUNK = 64  # pages per batch; the parent holds a few finished ones (~1 
 _SHIPPED_AHEAD = 6
 
 
-Job = tuple[str, int]  # ("page" | "feed", index)
+# A page to render, by its index in the plan's pages, or a feed, by its index in the feeds as ~index
+# (negative): a plain int, which a build keeps in an array of them, one for every page of the site
+# (8 bytes a page, where a tuple of a kind and an index took 94 with its int, by tracemalloc).
+Job = int
+
+
+def all_jobs(pages: int, feeds: int) -> array[int]:
+    """Every page and then every feed of a plan with that many, as jobs."""
+    jobs = array("q", range(pages))
+    jobs.extend(~i for i in range(feeds))
+    return jobs
+
+
 # output path, bytes (or where they went, for a plan that places them), paths of the articles it
 # depends on, and its fingerprint when the plan makes them
 Rendered = tuple[str, bytes | Placed, set[str], str | None]
@@ -104,7 +117,7 @@ class RenderPlan:
         self.lean = lean  # lean render workers (`lean_workers`), when the build has them
 
     def run(self, jobs: Sequence[Job]) -> list[Rendered]:
-        return self.render([self.pages[index] if kind == "page" else self.feeds[index] for kind, index in jobs])
+        return self.render([self.pages[job] if job >= 0 else self.feeds[~job] for job in jobs])
 
     def render(self, items: Sequence[Page | FeedSpec]) -> list[Rendered]:
         out: list[Rendered] = []
@@ -133,14 +146,14 @@ class RenderPlan:
         tree's entries for their files."""
         items: list[tuple[str, str, dict[str, Any]] | FeedSpec] = []
         paths: list[str] = []
-        for kind, index in jobs:
-            if kind == "page":
-                page = self.pages[index]
+        for job in jobs:
+            if job >= 0:
+                page = self.pages[job]
                 items.append((page.url, page.template, page.context))
                 paths.append(output_path(page.url))
                 page.forget_context()
             else:
-                feed = self.feeds[index]
+                feed = self.feeds[~job]
                 items.append(feed)
                 paths.append(feed.url)
         buffer = io.BytesIO()
@@ -151,7 +164,7 @@ class RenderPlan:
         return Shipment(packer.articles, buffer.getvalue(), part, self.renderer.site_globals, key)
 
 
-def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
+def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> Sequence[Job]:
     """The jobs in the order to render them: the lists that share entries (pages with an
     `entries_date`) newest first, all in the place of the first of them; the other jobs in plan
     order, which has the article pages first (newest first too).
@@ -162,10 +175,10 @@ def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
     a short stretch of the build, and the renderer keeps only a window of recent entries."""
 
     swept: list[tuple[datetime, Job]] = []
-    rest: list[Job] = []
+    rest = array("q")
     at = None  # where in `rest` the swept lists go
     for job in jobs:
-        newest = pages[job[1]].entries_date if job[0] == "page" else None
+        newest = pages[job].entries_date if job >= 0 else None
         if newest is None:
             rest.append(job)
             continue
@@ -175,7 +188,10 @@ def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> list[Job]:
     if at is None:
         return rest
     swept.sort(key=lambda dated: dated[0], reverse=True)  # stable: equal dates keep plan order
-    return rest[:at] + [job for _, job in swept] + rest[at:]
+    ordered = rest[:at]
+    ordered.extend(job for _, job in swept)
+    ordered.extend(rest[at:])
+    return ordered
 
 
 def feed_context(spec: FeedSpec) -> dict[str, Any]:
@@ -263,7 +279,7 @@ def _run_shipped(shipment: Shipment) -> list[Rendered]:
     return rendered
 
 
-def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
+def render_changed(plan: RenderPlan, jobs: Sequence[Job], workers: int, progress: Progress) -> Iterator[Rendered]:
     if not jobs:
         return
     progress("render", 0, len(jobs))
@@ -275,7 +291,7 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
     if plan.lean is not None:
         yield from _render_lean(plan, plan.lean, workers - 1, jobs, progress)
         return
-    plan.renderer.preload({plan.pages[index].template for kind, index in jobs if kind == "page"})
+    plan.renderer.preload({plan.pages[job].template for job in jobs if job >= 0})
     # Frozen objects are left alone by the garbage collector, so forked workers share their memory
     # pages with this process instead of copying them.
     gc.collect()
@@ -333,17 +349,16 @@ def render_changed(plan: RenderPlan, jobs: list[Job], workers: int, progress: Pr
 
 
 def _render_lean(
-    plan: RenderPlan, pool: Executor, workers: int, jobs: list[Job], progress: Progress
+    plan: RenderPlan, pool: Executor, workers: int, jobs: Sequence[Job], progress: Progress
 ) -> Iterator[Rendered]:
     """Article pages and feeds go to the lean workers, shipped a batch at a time with a few in flight;
     this process renders the other pages meanwhile, and shipped batches from the far end of the queue
     when it has nothing else to do. Batches come out as they are done: the writer needs no order."""
     pages = plan.pages
-    shipped: list[Job] = []
-    kept_here: list[Job] = []
+    shipped, kept_here = array("q"), array("q")
     for job in jobs:
         # A feed's context names its articles only: feeds are shipped too, after the article pages.
-        (shipped if job[0] == "feed" or pages[job[1]].self_contained else kept_here).append(job)
+        (shipped if job < 0 or pages[job].self_contained else kept_here).append(job)
     to_ship = deque(chunked(shipped, _RENDER_CHUNK))
     mine = deque(chunked(kept_here, _RENDER_CHUNK))
     in_flight: deque[tuple[Future[list[Rendered]], list[Job]]] = deque()

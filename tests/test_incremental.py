@@ -10,6 +10,7 @@ import shutil
 import signal
 import sqlite3
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
 from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.load import scan
+from broadsheet.load import build_site, scan
 from broadsheet.model import Article
 from broadsheet.output import Output
 from broadsheet.pages import Page, RelatedIndex
@@ -492,6 +493,31 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
     # here; in plan order (tag by tag), 2.5 times.
     assert renders[150] < 1.8 * renders[1_000_000]
     assert_same_tree(root / "kept-150", root / "kept-1000000")
+
+
+def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(project: Path) -> None:
+    """A build plans a job for every page of the site: a page by its index, a feed as ~index, all
+    in one array (no tuple and int object for each). The lists that share entries come newest first
+    in the place of the first of them; the other jobs keep their order."""
+    config = load_config(project / "site.toml")
+    markdown, _ = scan(project / "content")
+    articles, facts, fresh, _, _ = parse_stage.load_content(markdown, config.tz, None, "inline", 1, lambda *_: None)
+    site, _ = build_site(articles)
+    renderer = Renderer(site, config, render.make_environment(project / "templates"), facts, str)
+    pages = list(renderer.pages())
+    jobs = render_stage.all_jobs(len(pages), 3)
+    assert type(jobs) is array and jobs.itemsize == 8
+    assert list(jobs) == [*range(len(pages)), -1, -2, -3]
+    ordered = render_stage.render_order(pages, jobs)
+    assert type(ordered) is array and sorted(ordered) == sorted(jobs)
+    dated = [job for job in ordered if job >= 0 and pages[job].entries_date is not None]
+    assert len(dated) > 10 and [pages[job].entries_date for job in dated] == sorted(
+        (pages[job].entries_date for job in dated), reverse=True
+    )
+    first = min(ordered.index(job) for job in dated)
+    assert list(ordered[first : first + len(dated)]) == dated  # all together, where the first was
+    others = [job for job in ordered if job not in set(dated)]
+    assert others == [job for job in jobs if job not in set(dated)]
 
 
 @pytest.mark.parametrize("cache", [False, True], ids=["forked-worker", "lean-worker"])
