@@ -83,8 +83,8 @@ from broadsheet.write import (
 Progress = Callable[[str, int, int], None]
 _RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
 _STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
-# A page or feed to plan: (kind, index, output path, template, its context's maker).
-Entry = tuple[str, int, str, str, Callable[[], Mapping[str, Any]]]
+# A page or feed to plan: (its job, output path, template, its context's maker).
+Entry = tuple[Job, str, str, Callable[[], Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -496,10 +496,11 @@ def _entries(pages: list[Page], feeds: list[FeedSpec], paths: list[str]) -> Iter
     """Each page and feed to plan, with its output path, made as it is asked for: a list of them
     would hold a tuple and an index for every page until the build ends (22 MB at 100,000
     articles), where the pages hold all of it already."""
+    jobs = all_jobs(len(pages), len(feeds))
     for i, page in enumerate(pages):
-        yield "page", i, paths[i], page.template, page.make_context
-    for i, feed in enumerate(feeds):
-        yield "feed", i, paths[len(pages) + i], "atom", _feed_context(feed)
+        yield jobs[i], paths[i], page.template, page.make_context
+    for i, feed in enumerate(feeds, start=len(pages)):
+        yield jobs[i], paths[i], "atom", _feed_context(feed)
 
 
 def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:
@@ -526,7 +527,7 @@ def _plan_renders(
     if dirty is not None:
         if len(known) != count:
             return None
-        for kind, index, path, template, context in entries:
+        for job, path, template, context in entries:
             record = known.get(path)
             if record is None:
                 return None
@@ -534,16 +535,16 @@ def _plan_renders(
                 kept.append(Output(path, keep=record[1]))
             else:  # it shows an edited article, or the live file is not the one we wrote
                 fresh[path] = fingerprints.key_and_deps(path, template, context())
-                todo.append(index if kind == "page" else ~index)
+                todo.append(job)
         return kept, todo, fresh, len(fresh)
-    for kind, index, path, template, context in entries:
+    for job, path, template, context in entries:
         key, deps = fingerprints.key_and_deps(path, template, context())
         old = known.get(path)
         if old and old[0] == key and manifest.get(path) == old[1] and path not in stale:
             kept.append(Output(path, keep=old[1]))  # same inputs: it reads the same articles too
         else:
             fresh[path] = (key, deps)
-            todo.append(index if kind == "page" else ~index)
+            todo.append(job)
     return kept, todo, fresh, count
 
 

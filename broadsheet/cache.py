@@ -370,10 +370,9 @@ class CachedBodies(_Reader):
         if found is not None:
             return found[index]
         row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", digest)  # noqa: S608
-        if row is None:
-            lost = f"the rendered body {digest}" if path is None else "a rendered body"
+        if row is None:  # named by the article's file, or where there is none, by the cache's
             raise BroadsheetError(
-                f"build cache lost {lost}; delete .broadsheet-cache and build again",
-                path=path if path is not None else str(self.cache_path),
+                f"build cache lost a rendered body ({digest}); delete .broadsheet-cache and build again",
+                path=path or str(self.cache_path),
             )
         return row[0]

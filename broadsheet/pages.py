@@ -118,7 +118,7 @@ class RelatedIndex:
 
     def __init__(self, site: Site) -> None:
         self.articles = site.articles
-        position = {id(a): i for i, a in enumerate(site.articles)}  # site order: newest first
+        position = _positions(site.articles)
         # A tag's members as ascending positions (a tag lists its articles in site order): an
         # article's place among them is found by bisection, not kept in a map per tag, which would
         # hold an entry for each of every article's tags (in every render process).
@@ -137,7 +137,7 @@ class RelatedIndex:
             me = at
         else:
             if self._position is None:
-                self._position = {id(a): i for i, a in enumerate(articles)}
+                self._position = _positions(articles)
             me = self._position[id(article)]
         shared: Counter[int] = Counter()
         for slug in tag_slugs:
@@ -149,6 +149,11 @@ class RelatedIndex:
         # One integer per candidate orders by (most shared tags, newest): no Python key function.
         best = heapq.nsmallest(count, (position - n * scale for position, n in shared.items()))
         return [self.articles[key % scale] for key in best]
+
+
+def _positions(articles: Sequence[Article]) -> dict[int, int]:
+    """Each article's position in `articles` (site order: newest first), by identity."""
+    return {id(a): i for i, a in enumerate(articles)}
 
 
 def list_pages(
