@@ -10,11 +10,13 @@ import shutil
 import signal
 import sqlite3
 import time
+import weakref
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -1104,6 +1106,68 @@ def test_the_plan_and_the_list_entries_are_let_go_before_the_build_is_recorded(
     assert result.rendered_pages > 50 and not result.quick
     assert held == [(0, [0])]
     assert positions == ([None] if change == "cold" else [])  # (after a template change, all are known)
+
+
+class _WatchedDict(dict):
+    """What the cache hands out, as a dict that can be watched (a weak reference)."""
+
+
+class _WatchedSet(set):
+    """What the cache hands out, as a set that can be watched (a weak reference)."""
+
+
+@pytest.mark.parametrize("change", ["template", "added", "deleted"])
+def test_the_last_builds_records_are_let_go_before_the_render(
+    project: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A full build after another reads the last build's records: every article's digest (what
+    changed since), every page's record (which to render again) or the pages that loaded an
+    edited template. None of them is held through the render, and the build still records what
+    it was made of, which the builds after it read."""
+    run(project)
+    content = project / "content"
+    victim = sorted(content.rglob("*.md"))[5]
+    if change == "template":
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text() + "<!-- changed -->\n")
+    elif change == "added":
+        (content / "late.md").write_text("---\ntitle: Late story\ndate: 2021-06-01\ntags: [Late]\n---\nIt came late.\n")
+    else:
+        victim.unlink()
+    handed: list[weakref.ref] = []
+    held_in_render: list[bool] = []
+    write_tree = SpareTree.write
+
+    def watch(read: Callable[..., Any]) -> Callable[..., Any]:
+        def watched(*args: Any) -> Any:
+            found = read(*args)
+            found = _WatchedSet(found) if isinstance(found, set) else _WatchedDict(found)
+            handed.append(weakref.ref(found))
+            return found
+
+        return watched
+
+    def writing(self: SpareTree, *args: Any, **kwargs: Any) -> Any:
+        held_in_render.extend(ref() is not None for ref in handed)
+        return write_tree(self, *args, **kwargs)
+
+    for name in ("built_digests", "pages", "pages_reading"):
+        monkeypatch.setattr(BuildCache, name, watch(getattr(BuildCache, name)))
+    monkeypatch.setattr(SpareTree, "write", writing)
+    result = run(project)
+    assert not result.quick and len(held_in_render) >= 2 and not any(held_in_render)
+    monkeypatch.undo()
+    config = load_config(project / "site.toml")
+    with BuildCache(builder.cache_path_for(config, content, project / "site")) as cache:
+        digests, pages = cache.built_digests(), sorted(cache.page_paths())
+    articles, *_ = parse_stage.load_content(scan(content)[0], ZoneInfo("UTC"), None, "inline", 1, lambda *_: None)
+    assert digests == {a.path: a.digest for a in articles}
+    assert ("late.md" in digests) == (change == "added")
+    assert (victim.relative_to(content).as_posix() in digests) == (change != "deleted")
+    # The pages recorded are this build's, as a cold build of the same content records them.
+    run(project, output="cold")
+    with BuildCache(builder.cache_path_for(config, content, project / "cold")) as cache:
+        assert pages == sorted(cache.page_paths())
 
 
 def test_each_article_holds_its_files_scan_entry_as_its_path(project: Path, tmp_path: Path) -> None:
