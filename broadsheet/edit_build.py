@@ -14,7 +14,6 @@ same bytes (tests/test_edit_build.py).
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from array import array
@@ -52,6 +51,7 @@ _SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
 # share, their tag and author names, is noted once in it), and the indexes name articles by position.
 _SNAPSHOT_PART = 1024
 _SNAPSHOT_FORMAT = 2  # the layout of the snapshot file, checked first
+_SNAPSHOT_BUFFER = 1 << 16  # bytes read at a time: a pickle frame
 
 
 @dataclass(frozen=True)
@@ -133,17 +133,18 @@ def _load_snapshot(cache: BuildCache) -> Snapshot | None:
     if token is None:
         return None
     try:
-        # Read whole first: unpickling from the open file took a fifth longer.
-        stream = io.BytesIO(_snapshot_file(cache).read_bytes())
-        form, found, settings, files, count = pickle.load(stream)
-        if form != _SNAPSHOT_FORMAT or found != token:
-            return None
-        pairs: list[tuple[Article, Facts]] = []
-        while len(pairs) < count:
-            pairs += pickle.load(stream)
-        articles, facts = zip(*pairs, strict=True) if pairs else ((), ())
-        del pairs  # (a tuple per article, while the indexes are made)
-        site = _indexed(articles, *pickle.load(stream))
+        # Unpickled from the open file, a frame (64 kB) at a time, not from a copy of the whole file
+        # read first (59 MB at 100,000 articles): since the file is in parts, that is no slower.
+        with open(_snapshot_file(cache), "rb", buffering=_SNAPSHOT_BUFFER) as stream:
+            form, found, settings, files, count = pickle.load(stream)
+            if form != _SNAPSHOT_FORMAT or found != token:
+                return None
+            pairs: list[tuple[Article, Facts]] = []
+            while len(pairs) < count:
+                pairs += pickle.load(stream)
+            articles, facts = zip(*pairs, strict=True) if pairs else ((), ())
+            del pairs  # (a tuple per article, while the indexes are made)
+            site = _indexed(articles, *pickle.load(stream))
         return Snapshot(settings, files, site, dict(zip(map(attrgetter("path"), articles), facts, strict=True)))
     except Exception:  # noqa: BLE001 - unreadable in any way, or from another version: a full build makes a new one
         return None

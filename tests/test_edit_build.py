@@ -4,7 +4,10 @@ site model; anything else goes to the full build. Either way the tree is the one
 from __future__ import annotations
 
 import pickle
+import tracemalloc
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from buildkit import placements, wrapped_python
@@ -13,7 +16,9 @@ from test_incremental import CHANGES, cold_equals_incremental, edit, first_artic
 from broadsheet import edit_build, write
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.load import build_site
+from broadsheet.load import SourceFile, build_site
+from broadsheet.model import Article
+from broadsheet.render import Facts
 from broadsheet.write import MANIFEST, read_manifest
 
 
@@ -222,6 +227,43 @@ def test_the_snapshot_is_written_in_parts_and_read_back_as_the_site_it_was(
     assert pickles == 2 + -(-len(site.articles) // 7)  # the header, the parts, the indexes
     new_paragraph(middle_article(project), "After a snapshot in parts.")
     assert cold_equals_incremental(project).quick
+
+
+def test_the_snapshot_is_read_a_part_at_a_time_not_whole(tmp_path: Path) -> None:
+    """A quick rebuild holds the site it unpickles from the snapshot, and no copy of the file beside
+    it: what the load takes on its way, beyond what it keeps, is a small part of the file's size."""
+    tz = ZoneInfo("UTC")
+    articles = [
+        Article(
+            path=f"{i // 100}/story-{i}.md",
+            title=f"Story {i}",
+            date=datetime(2020, 1, 1, tzinfo=tz) + timedelta(hours=i),
+            has_time=True,
+            slug=f"story-{i}",
+            body="",
+            digest=f"{i:032x}",
+            tags=(f"Topic {i % 40}",),
+            authors=(f"Reporter {i % 25}",),
+        )
+        for i in range(4000)
+    ]
+    site, errors = build_site(articles)
+    summary = "The first paragraph of story {}, summarised. " * 16
+    facts = {a.path: Facts(600 + i, summary.format(*[i] * 16)) for i, a in enumerate(articles)}
+    markdown = [SourceFile(a.path, str(tmp_path), 100, 1) for a in articles]
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        edit_build.save_snapshot(cache, "settings", "no output", markdown, site, facts)
+        size = (tmp_path / "cache.sqlite.snapshot").stat().st_size
+        tracemalloc.start()
+        try:
+            snapshot = edit_build._load_snapshot(cache)
+            kept, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert errors == [] and snapshot is not None and size > 2_000_000
+    assert [a.path for a in snapshot.site.articles] == [a.path for a in site.articles]
+    assert snapshot.facts == facts and snapshot.files == {a.path: (100, 1) for a in articles}
+    assert peak - kept < size / 4
 
 
 def test_a_damaged_or_stale_snapshot_means_a_full_build(project: Path) -> None:
