@@ -377,10 +377,11 @@ def _render_and_write(
     # the render, found now: neither the records compared nor the pages that loaded an edited
     # template (every page, after an edit to base.html) are held through it. With the digests above,
     # a template change's build process held 339-341 MB in the render at 100,000 articles, not 377-380.
-    gone: list[str] | None = None
-    if known and changed is None:
+    # (With `changed`, the site has the same pages: only those rendered get new records.)
+    gone: list[str] = []
+    if cache and changed is None:
         present = set(paths)
-        gone = [path for path in known if path not in present]
+        gone = [path for path in (known or cache.page_paths()) if path not in present]
         del present
     del known, stale
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
@@ -473,12 +474,7 @@ def _render_and_write(
         digests = stats.digests
         page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())
         cache.put_related(finder.answers)
-        if changed is not None:  # the site has the same pages: only those rendered have new records
-            gone = []
-        else:
-            if gone is None:  # the last build's records were not read before the render
-                present = set(paths)
-                gone = [path for path in cache.page_paths() if path not in present]
+        if changed is None:
             cache.forget_related_except(finder.by_path)
         if put_pages is not None:
             put_pages(page_rows)
