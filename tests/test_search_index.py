@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import tracemalloc
 from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,3 +151,44 @@ def test_the_index_asks_for_each_summary_once_and_only_when_its_documents_are_wr
         postings.update(files[f"search/t-{name}.json"])
     # document n is article n (oldest first); it holds word k when bit k of n is set
     assert postings == {w: [n for n in range(8) if (n >> k) & 1] for k, w in enumerate(words)}
+
+
+_TERM = st.text(st.sampled_from("abcé1_"), min_size=1, max_size=4)
+
+
+@given(st.lists(st.lists(_TERM, unique=True, max_size=6), max_size=12), st.integers(min_value=1, max_value=20))
+def test_postings_spilled_to_disk_give_the_shards_held_whole_give(docs: list[list[str]], spill_at: int) -> None:
+    # Each term's document numbers, ascending, whichever spills they were gathered in; the shards
+    # by name; nothing lost where a term's numbers span several spills.
+    terms = [" ".join(doc) for doc in docs]
+    spilled = list(search_index.term_shards(terms, spill_at=spill_at))
+    assert spilled == list(search_index.term_shards(terms, spill_at=1 << 40))
+    expected: dict[str, dict[str, list[int]]] = {}
+    for number, doc in enumerate(docs):
+        for term in doc:
+            expected.setdefault(shard_name(term), {}).setdefault(term, []).append(number)
+    assert [path for path, _ in spilled] == [f"search/t-{name}.json" for name in sorted(expected)]
+    assert [json.loads(data) for _, data in spilled] == [expected[name] for name in sorted(expected)]
+
+
+def test_the_postings_held_while_the_index_is_made_stay_bounded(tmp_path: Path) -> None:
+    # 202,000 postings (100 terms the 2,000 documents share and one each of their own, over 100
+    # shards) held 20,000 at a time: what the index costs in memory no longer grows with the archive.
+    shared = " ".join(f"{k:02d}x" for k in range(100))
+    terms = [f"{shared} {n % 100:02d}{n}" for n in range(2000)]
+
+    def peak(spill_at: int) -> tuple[int, bytes]:
+        tracemalloc.start()
+        try:
+            digest = hashlib.sha256()
+            for path, data in search_index.term_shards(iter(terms), spill_dir=tmp_path, spill_at=spill_at):
+                digest.update(path.encode() + data)
+            return tracemalloc.get_traced_memory()[1], digest.digest()
+        finally:
+            tracemalloc.stop()
+
+    whole, made = peak(1 << 40)
+    spilled, made_spilled = peak(20_000)
+    assert made_spilled == made
+    assert spilled < whole / 2, (spilled, whole)
+    assert list(tmp_path.iterdir()) == []  # the spill file is gone
