@@ -14,7 +14,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.model import Article, Image
+from broadsheet.model import NO_EXTRA, Article, Image
 from broadsheet.urls import slugify
 
 # python-frontmatter's YAML handler, loading with a (C)SafeLoader: no Python objects from content.
@@ -130,7 +130,7 @@ def parse_article(text: str, path: str, tz: ZoneInfo) -> Article:
         tags=_str_list(meta, "tags", fail),
         image=_image(meta.get("image"), fail),
         draft=draft,
-        extra={k: v for k, v in meta.items() if k not in _KNOWN},
+        extra={k: v for k, v in meta.items() if k not in _KNOWN} or NO_EXTRA,
         **values,
     )
 
