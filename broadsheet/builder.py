@@ -45,9 +45,12 @@ from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
 from broadsheet.feeds import FeedSpec, feed_specs, sitemap_files
+from broadsheet.guards import check_output_dir
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
 from broadsheet.load import SourceFile, build_site, scan
+from broadsheet.locks import build_lock
+from broadsheet.manifest import manifest_signature, record_failed_build
 from broadsheet.model import Article, Site
 from broadsheet.output import Output, Placed
 from broadsheet.pages import Page
@@ -65,20 +68,11 @@ from broadsheet.render_stage import (
     render_order,
 )
 from broadsheet.search_stage import SearchOutputs
+from broadsheet.spare_fill import SpareFill, SpareLag
+from broadsheet.swap import recover
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
-from broadsheet.write import (
-    MissingOutput,
-    SpareFill,
-    SpareLag,
-    SpareTree,
-    WriteStats,
-    build_lock,
-    check_output_dir,
-    manifest_signature,
-    record_failed_build,
-    recover,
-)
+from broadsheet.write import MissingOutput, SpareTree, WriteStats
 
 Progress = Callable[[str, int, int], None]
 _RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
@@ -99,8 +93,8 @@ class BuildOptions:
     executor: str | None = None  # Markdown fan-out: "process" (default), "inline", "dask://HOST:PORT"
     cache: bool = True
     precompress: bool = False  # also write .gz (and .br with the brotli package) beside text files
-    # After a full build: its spare tree made like the live one meanwhile (write.SpareFill). The
-    # preview server copies it instead, between builds (write.settle_spare).
+    # After a full build: its spare tree made like the live one meanwhile (spare_fill.SpareFill). The
+    # preview server copies it instead, between builds (spare_fill.settle_spare).
     fill_spare: bool = True
 
 
@@ -153,7 +147,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
     env = make_environment(templates_dir, bytecode_dir)
     jobs = options.jobs or default_jobs()
 
-    # `background`: processes a build leaves working (write.SpareFill), waited for before the lock is let go.
+    # `background`: processes a build leaves working (spare_fill.SpareFill), waited for before the lock is let go.
     with build_lock(output_dir) as lock, _collector_paused(), contextlib.ExitStack() as background:
         recover(output_dir)
         markdown, assets = scan(content_dir)

@@ -34,9 +34,9 @@ from broadsheet.model import Article, share_names
 SCHEMA = 7
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
-    "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "frontmatter", "hosting", "load",
-    "markdown", "model", "output", "pages", "parse_stage", "render", "render_stage", "search_index", "search_stage",
-    "urls", "webapp", "write",
+    "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "fileops", "forked", "frontmatter",
+    "guards", "hosting", "load", "locks", "manifest", "markdown", "model", "output", "pages", "parse_stage", "render",
+    "render_stage", "search_index", "search_stage", "spare", "spare_fill", "stamps", "swap", "urls", "webapp", "write",
 )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.feeds import feed_specs
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.load import SourceFile, read_source, replace_articles
+from broadsheet.manifest import manifest_signature
 from broadsheet.model import Article, Period, Site, Term
 from broadsheet.output import Output
 from broadsheet.parse_stage import parse_files
@@ -36,7 +37,7 @@ from broadsheet.render import Facts, Renderer
 from broadsheet.render_stage import CachedRelated, RenderPlan, all_jobs
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
-from broadsheet.write import MissingOutput, TreeCheck, WriteStats, manifest_signature, write_changes
+from broadsheet.write import MissingOutput, TreeCheck, WriteStats, write_changes
 
 MAX_EDITED = 32  # more files changed at once: the full build, which parses them in parallel
 # Articles edited since the snapshot, kept beside it; past this many, a fresh snapshot is written
@@ -68,7 +69,7 @@ class Snapshot:
 class Edits:
     """What quick rebuilds changed since the snapshot, and the output folder they left."""
 
-    output: str  # write.manifest_signature of the output folder they left
+    output: str  # manifest.manifest_signature of the output folder they left
     files: dict[str, tuple[int, int]]
     articles: dict[str, tuple[Article, Facts]]
     settings: str  # the snapshot's: a build with other templates or settings need not load it

@@ -1,7 +1,7 @@
 """One file of the built site, as the build hands it to the writer (write.py).
 
 Apart from the renderer, so that the writer, and a process that only fills the spare output tree
-(write.SpareFill), need not import Jinja and the rest of rendering to name it.
+(spare_fill.SpareFill), need not import Jinja and the rest of rendering to name it.
 """
 
 from __future__ import annotations

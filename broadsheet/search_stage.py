@@ -8,6 +8,7 @@ from pathlib import Path
 
 from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.executors import release_free_memory
+from broadsheet.manifest import file_digest
 from broadsheet.model import Article, Site
 from broadsheet.output import Output, Placed
 from broadsheet.render import Renderer
@@ -19,7 +20,7 @@ from broadsheet.search_index import (
     search_fingerprint,
     term_shards,
 )
-from broadsheet.write import SparePart, SpareTree, file_digest
+from broadsheet.write import SparePart, SpareTree
 
 
 class SearchOutputs:

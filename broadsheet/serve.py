@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import CONFIG_NAME, SiteConfig
 from broadsheet.errors import BroadsheetError, BuildFailed
+from broadsheet.guards import check_output_dir
 from broadsheet.reload import CLIENT_JS, BuildStatus, StatusChannel, fallback_page, inject, reload_script
 from broadsheet.servefiles import content_type, read_regular_file, resolve_target
+from broadsheet.spare_fill import settle_spare
 from broadsheet.watch import SourceWatcher, WatchSpec
-from broadsheet.write import MissingOutput, check_output_dir, settle_spare
+from broadsheet.write import MissingOutput
 
 _KEEPALIVE_SECONDS = 15.0
 
@@ -272,7 +274,7 @@ class Preview:
 
     def settle(self) -> None:
         """After a build that rewrote the site, bring the spare output tree in step now, while the
-        page is read, rather than first thing in the next rebuild (`write.settle_spare`): then the
+        page is read, rather than first thing in the next rebuild (`spare_fill.settle_spare`): then the
         first edit after it is as quick as any other. Edits made meanwhile wait for it."""
         if not self.unsettled:
             return

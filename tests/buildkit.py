@@ -17,7 +17,8 @@ import pytest
 from broadsheet import write
 from broadsheet.builder import BuildOptions, BuildResult, build
 from broadsheet.config import SiteConfig, load_config
-from broadsheet.write import read_manifest, spare_dir
+from broadsheet.manifest import read_manifest
+from broadsheet.spare import spare_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "templates"
@@ -65,7 +66,7 @@ class SiteDirs:
 
 def spare_in_step(output: Path) -> bool:
     """The spare output tree lists the live tree's files, each with the live file's bytes and
-    modification time (what `write.settle_spare` leaves)."""
+    modification time (what `spare_fill.settle_spare` leaves)."""
     live = read_manifest(output)
     spare = spare_dir(output)
     if not live or read_manifest(spare) != live:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from broadsheet.builder import BuildOptions, BuildResult, build
 from broadsheet.config import load_config
-from broadsheet.write import MANIFEST
+from broadsheet.manifest import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from broadsheet.builder import BuildOptions, build
 from broadsheet.config import load_config
-from broadsheet.write import MANIFEST
+from broadsheet.manifest import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "fixtures" / "golden"

@@ -110,7 +110,7 @@ def test_a_full_disk_is_one_line_naming_the_file_and_the_site_stays(
     def full(target: Path, data: bytes) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
 
-    monkeypatch.setattr(write, "_write_new", full)
+    monkeypatch.setattr(write, "write_new", full)
     args = ["build", "-q", "--jobs", "1", "--content", str(site.content), "--output", str(site.output)]
     code = main([*args, "--templates", str(TEMPLATES), "--config", str(site.config)])
     err = capsys.readouterr().err.strip()

@@ -13,13 +13,13 @@ import pytest
 from buildkit import placements, wrapped_python
 from test_incremental import CHANGES, cold_equals_incremental, edit, first_article, middle_article, new_project, run
 
-from broadsheet import edit_build, write
+from broadsheet import edit_build, spare_fill, write
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.load import SourceFile, build_site
+from broadsheet.manifest import MANIFEST, read_manifest
 from broadsheet.model import Article
 from broadsheet.render import Facts
-from broadsheet.write import MANIFEST, read_manifest
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_a_body_edit_is_a_quick_rebuild_that_matches_a_cold_build(project: Path)
 
 def the_next_edit_places_only_its_changes(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An edit's quick rebuild whose check finds the spare in step: the build places only its changes."""
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
+    monkeypatch.setattr(spare_fill, "_mirror_into", lambda *args: pytest.fail("left to place"))  # (the check then dies)
     placed = placements(monkeypatch)
     new_paragraph(middle_article(project), "A brand new opening paragraph.")
     result = run(project)
@@ -105,7 +105,7 @@ def test_a_cold_build_waits_for_its_spare_fill_and_does_without_one(
     """The build lets go of the folder only once the process filling the spare has ended (a slow
     one is waited for); one that fails costs the first edit's check the links, and nothing else."""
     python = wrapped_python(tmp_path, "sleep 1" if filler == "slow" else "exit 1")
-    monkeypatch.setattr(write.sys, "executable", str(python))
+    monkeypatch.setattr(spare_fill.sys, "executable", str(python))
     run(project)
     monkeypatch.undo()
     spare = project / ".site.spare"

@@ -16,11 +16,11 @@ import pytest
 from publish_support import article_files, build_project, make_project, site_files, snapshot
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.locks import build_lock, reading_lock
 from broadsheet.publish import PublishOptions, publish, target_kind
 from broadsheet.publish.record import RECORD
 from broadsheet.publish.result import pages_last
 from broadsheet.publish.rsync import delete_command, destination, upload_commands
-from broadsheet.write import build_lock, reading_lock
 
 DROPPED = "content/2024/07/observatory-open-night.md"
 

@@ -21,7 +21,7 @@ from publish_support import build_project, make_project, snapshot
 from broadsheet.assets import hash_static, hashed_name
 from broadsheet.errors import BroadsheetError
 from broadsheet.hosting import IMMUTABLE, REVALIDATE, headers_file
-from broadsheet.write import MANIFEST
+from broadsheet.manifest import MANIFEST
 
 ARTICLE = "content/2024/03/harbour-dredging-plan-approved.md"
 

@@ -20,7 +20,8 @@ import pytest
 from buildkit import spare_in_step, wrapped_python
 from sitetools import ServeProcess, sample_project
 
-from broadsheet.write import read_manifest, spare_dir
+from broadsheet.manifest import read_manifest
+from broadsheet.spare import spare_dir
 
 SECRET = "TOP-SECRET-do-not-serve"
 BASE = "/news/"

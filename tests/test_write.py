@@ -18,24 +18,24 @@ from buildkit import ROOT, SiteDirs, placements, spare_in_step, wrapped_python
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from broadsheet import write
+from broadsheet import fileops, spare_fill, write
 from broadsheet.errors import BroadsheetError
-from broadsheet.output import Output
-from broadsheet.write import (
+from broadsheet.guards import check_output_dir, foreign_files
+from broadsheet.locks import build_lock
+from broadsheet.manifest import (
     MANIFEST,
-    SpareFill,
-    SpareLag,
-    SpareTree,
-    TreeCheck,
-    build_lock,
-    check_output_dir,
-    fill_spare,
+    MANIFEST_VERSION,
+    _manifest_paths,
+    file_digest,
+    files_of,
     read_manifest,
-    recover,
-    spare_dir,
-    write_changes,
-    write_site,
+    record_failed_build,
 )
+from broadsheet.output import Output
+from broadsheet.spare import spare_dir
+from broadsheet.spare_fill import SpareFill, SpareLag, fill_spare, settle_spare
+from broadsheet.swap import recover
+from broadsheet.write import SpareTree, TreeCheck, write_changes, write_site
 
 ARTICLES = {
     f"2024/0{month}/{name}.md": f"---\ntitle: {name}\ndate: 2024-0{month}-1{month}\ntags: [{tag}]\n---\n{name} text.\n"
@@ -175,9 +175,7 @@ def test_files_placed_where_they_are_rendered_are_swapped_in_with_the_rest(tmp_p
         "robots.txt": b"r",
         MANIFEST: (output / MANIFEST).read_bytes(),
     }
-    assert read_manifest(output) == {p: where.digest for p, where in placed.items()} | {
-        "robots.txt": write.file_digest(b"r")
-    }
+    assert read_manifest(output) == {p: where.digest for p, where in placed.items()} | {"robots.txt": file_digest(b"r")}
     assert (stats.written, stats.unchanged, stats.removed) == (3, 1, 0)
 
 
@@ -323,7 +321,7 @@ def test_folder_notes_that_cannot_be_read_make_the_check_look_in_every_folder(tm
     before = folder.stat().st_mtime_ns
     (folder / "notes.txt").write_text("mine", "utf-8")
     os.utime(folder, ns=(before, before))
-    assert not write._foreign_files(output, read_manifest(output))
+    assert not foreign_files(output, read_manifest(output))
     inode = str(output.stat().st_ino)
     if notes_are == "not a pickle":
         notes.write_bytes(b"\x80\x05 not a pickle")
@@ -457,7 +455,7 @@ def test_a_forked_tree_check_brings_the_spare_in_step_and_the_write_places_only_
     file the spare has of its own gets the live bytes and time copied into it, where it is; one it
     lacks is a link to the live file."""
     if processes == 2:
-        monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)
+        monkeypatch.setattr(spare_fill, "_TWO_PROCESSES_FROM", 2)
     output = tmp_path / "site"
     if spare == "none":
         site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two"}
@@ -513,8 +511,8 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
     output = tmp_path / "site"
     site = {"a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c", "index.html": b"home"}
     write_site([Output(p, d) for p, d in site.items()], output)
-    monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)  # a/ and b/ linked by the second process
-    parent, link, pids = os.getpid(), write._link_new, tmp_path / "pids"
+    monkeypatch.setattr(spare_fill, "_TWO_PROCESSES_FROM", 2)  # a/ and b/ linked by the second process
+    parent, link, pids = os.getpid(), spare_fill.link_new, tmp_path / "pids"
 
     def dying(existing: str | Path, target: str | Path) -> bool:
         if os.getpid() != parent:
@@ -527,7 +525,7 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
                 raise RuntimeError("killed")  # after the spare's manifest was taken away
         return link(existing, target)
 
-    monkeypatch.setattr(write, "_link_new", dying)
+    monkeypatch.setattr(spare_fill, "link_new", dying)
     check = forked_check(output, monkeypatch)
     check.result()
     linkers = {tuple(line.split()) for line in pids.read_text().splitlines()}
@@ -543,7 +541,7 @@ def test_a_tree_check_whose_child_dies_midway_trusts_the_spare_as_its_manifest_s
 
 def quick_write_placing_only_it(output: Path, monkeypatch: pytest.MonkeyPatch, path: str, data: bytes) -> None:
     """A quick write of one changed file whose forked check finds the spare in step: only it is placed."""
-    monkeypatch.setattr(write, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
+    monkeypatch.setattr(spare_fill, "_mirror_into", lambda *args: pytest.fail("the check found something to place"))
     placed = placements(monkeypatch)
     stats = write_changes([Output(path, data)], forked_check(output, monkeypatch))
     assert placed == [path]
@@ -558,7 +556,7 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     every live file, sealed with the live manifest and its folders' times, so that the next quick
     write (its forked check finding nothing to link) places only its changes."""
     if processes == 2:
-        monkeypatch.setattr(write, "_TWO_PROCESSES_FROM", 2)
+        monkeypatch.setattr(spare_fill, "_TWO_PROCESSES_FROM", 2)
     output = tmp_path / "site"
     site = {"index.html": b"home", "a/one/index.html": b"one", "b/two/index.html": b"two", "c.txt": b"c"}
     write_site([Output(p, d) for p, d in site.items()], output)
@@ -570,9 +568,9 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     quick_write_placing_only_it(output, monkeypatch, "a/one/index.html", b"one, edited")
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "a/one/index.html": b"one, edited"}
     assert {p: d for p, d in files(spare_dir(output)).items() if p != MANIFEST} == site
-    assert write._foreign_files(output, read_manifest(output)) == []
+    assert foreign_files(output, read_manifest(output)) == []
     (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
-    assert write._foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+    assert foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
 
 
 _PARTS = st.text(st.characters(blacklist_characters="/\x00"), min_size=1).filter(lambda part: part not in {".", ".."})
@@ -592,10 +590,10 @@ _PARTS = st.text(st.characters(blacklist_characters="/\x00"), min_size=1).filter
 def test_the_paths_read_from_a_manifests_text_are_those_it_lists(files: dict[str, str], errors: list[str]) -> None:
     """The spare fill reads the paths straight from the manifest's text: the keys JSON would give,
     in order, whatever the paths (quotes, backslashes, any character) and the errors hold."""
-    text = json.dumps({"version": write._MANIFEST_VERSION, "files": files, "errors": errors}, sort_keys=True)
-    assert write._manifest_paths(text) == list(json.loads(text)["files"])
-    assert write._manifest_paths(json.dumps({"files": files, "version": 0}, sort_keys=True)) is None
-    assert write._manifest_paths(json.dumps({"files": files, "version": 1}, indent=1, sort_keys=True)) is None
+    text = json.dumps({"version": MANIFEST_VERSION, "files": files, "errors": errors}, sort_keys=True)
+    assert _manifest_paths(text) == list(json.loads(text)["files"])
+    assert _manifest_paths(json.dumps({"files": files, "version": 0}, sort_keys=True)) is None
+    assert _manifest_paths(json.dumps({"files": files, "version": 1}, indent=1, sort_keys=True)) is None
 
 
 def test_filling_the_spare_reads_a_manifest_written_otherwise_whole(tmp_path: Path) -> None:
@@ -604,7 +602,7 @@ def test_filling_the_spare_reads_a_manifest_written_otherwise_whole(tmp_path: Pa
     write_site([Output(p, d) for p, d in site.items()], output)
     manifest = json.loads((output / MANIFEST).read_text("utf-8"))
     (output / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")  # not as the writer writes it
-    assert write._manifest_paths((output / MANIFEST).read_text("utf-8")) is None
+    assert _manifest_paths((output / MANIFEST).read_text("utf-8")) is None
     assert fill_spare(output) == len(site)
     assert read_manifest(spare_dir(output)) == read_manifest(output) == manifest["files"]
 
@@ -626,7 +624,7 @@ def test_a_spare_fill_holds_the_build_lock_until_it_ends_should_the_build_die_fi
     output = tmp_path / "site"
     site = {"index.html": b"home", "a/one/index.html": b"one"}
     write_site([Output(p, d) for p, d in site.items()], output)
-    monkeypatch.setattr(write.sys, "executable", str(wrapped_python(tmp_path, "sleep 1")))
+    monkeypatch.setattr(spare_fill.sys, "executable", str(wrapped_python(tmp_path, "sleep 1")))
     lock = os.open(tmp_path / ".site.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)
     fill = SpareFill(output, lock)
@@ -683,7 +681,7 @@ def test_filling_the_spare_after_a_swap_brings_it_in_step_in_its_own_files(
     quick_write_placing_only_it(output, monkeypatch, "d/new/index.html", b"new, edited")
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**third, "d/new/index.html": b"new, edited"}
     (output / "d" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
-    assert write._foreign_files(output, read_manifest(output)) == ["d/notes.txt"]
+    assert foreign_files(output, read_manifest(output)) == ["d/notes.txt"]
 
 
 @pytest.mark.parametrize("kind", ["pipe", "symlink"])
@@ -702,8 +700,8 @@ def test_a_pipe_or_symlink_where_the_spare_had_a_page_is_replaced_not_written_th
     done: list[tuple[bool, bool]] = []
 
     def replace() -> None:
-        done.append((write._copy_over(str(source), str(target)), write._rewrite_unshared(target, b"new")))
-        write._write_over(target, b"new")
+        done.append((fileops.copy_over(str(source), str(target)), fileops._rewrite_unshared(target, b"new")))
+        fileops.write_over(target, b"new")
 
     thread = threading.Thread(target=replace, daemon=True)
     thread.start()
@@ -721,23 +719,23 @@ def test_copying_into_the_spares_own_file_rewrites_it_where_it_is(
     """Shorter or longer, the copy is exact and keeps the file; without the kernel's copy_file_range
     it is read and written. A file some other name links to is left alone (the caller links)."""
     if not kernel_copy:
-        monkeypatch.delattr(write.os, "copy_file_range", raising=False)
+        monkeypatch.delattr(fileops.os, "copy_file_range", raising=False)
     source, target, other = tmp_path / "live", tmp_path / "spare", tmp_path / "other"
     source.write_bytes(new)
     os.utime(source, ns=(1, 1_234_567_890_123_456_789))
     target.write_bytes(old)
     inode = target.stat().st_ino
-    assert write._copy_over(str(source), str(target))
+    assert fileops.copy_over(str(source), str(target))
     assert target.read_bytes() == new
     assert (target.stat().st_ino, target.stat().st_mtime_ns) == (inode, 1_234_567_890_123_456_789)
     os.link(target, other)
     source.write_bytes(b"changed")
-    assert not write._copy_over(str(source), str(target))
+    assert not fileops.copy_over(str(source), str(target))
     assert other.read_bytes() == target.read_bytes() == new
     lonely = tmp_path / "lonely"
     lonely.write_bytes(b"kept")
-    assert not write._copy_over(str(tmp_path / "gone"), str(lonely))  # (gone from the live tree)
-    assert not write._copy_over(str(source), str(tmp_path / "none"))
+    assert not fileops.copy_over(str(tmp_path / "gone"), str(lonely))  # (gone from the live tree)
+    assert not fileops.copy_over(str(source), str(tmp_path / "none"))
     assert lonely.read_bytes() == b"kept" and not (tmp_path / "none").exists()
 
 
@@ -747,18 +745,18 @@ def test_filling_the_spare_that_fails_midway_leaves_it_to_the_next_build(
     output = tmp_path / "site"
     site = {"index.html": b"home", "a/one/index.html": b"one", "c.txt": b"c"}
     write_site([Output(p, d) for p, d in site.items()], output)
-    link = write._link_new
+    link = spare_fill.link_new
 
     def failing(existing: str | Path, target: str | Path) -> bool:
         if str(target).endswith("c.txt"):
             raise OSError("disk full")
         return link(existing, target)
 
-    monkeypatch.setattr(write, "_link_new", failing)
+    monkeypatch.setattr(spare_fill, "link_new", failing)
     with pytest.raises(OSError, match="disk full"):
         fill_spare(output)
     assert spare_dir(output).is_dir() and read_manifest(spare_dir(output)) == {}
-    monkeypatch.setattr(write, "_link_new", link)
+    monkeypatch.setattr(spare_fill, "link_new", link)
     write_changes([Output("c.txt", b"new c")], forked_check(output, monkeypatch))
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
     assert read_manifest(spare_dir(output)).keys() == site.keys()
@@ -779,11 +777,11 @@ def test_a_manifest_naming_a_file_outside_its_tree_is_not_ours_and_that_file_is_
     manifest = json.loads((tree / MANIFEST).read_text("utf-8"))
     for outside in ("/etc/passwd", "a//b", "a/./b", "a/..", ""):  # each, alone, makes the manifest not ours
         text = json.dumps({**manifest, "files": {**manifest["files"], outside: "0" * 32}}, sort_keys=True)
-        assert write._files_of(json.loads(text)) == {} and write._manifest_paths(text) is None
-    manifest["files"]["../victim.txt"] = write.file_digest(b"other")
+        assert files_of(json.loads(text)) == {} and _manifest_paths(text) is None
+    manifest["files"]["../victim.txt"] = file_digest(b"other")
     (tree / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
     assert read_manifest(tree) == {}
-    assert write._manifest_paths((tree / MANIFEST).read_text("utf-8")) is None
+    assert _manifest_paths((tree / MANIFEST).read_text("utf-8")) is None
     if tampered == "live":
         (spare_dir(output) / MANIFEST).unlink()
         spare_dir(output).rename(tmp_path / "aside")
@@ -844,19 +842,19 @@ def test_settling_copies_what_differs_into_the_spare_where_it_is_and_swaps_nothi
     second = two_generations(output)
     live = {path: stat_of(output / path) for path in second}
     own = (spare_dir(output) / "index.html").stat().st_ino  # the first build's, linked from nowhere else
-    assert write.settle_spare(output) == 1  # only index.html differs in the spare
+    assert settle_spare(output) == 1  # only index.html differs in the spare
     assert spare_in_step(output)
     assert {path: stat_of(output / path) for path in second} == live  # the live tree untouched
     # Rewritten where it was, not linked: the next build that rewrites the site rewrites it in place too.
     assert (spare_dir(output) / "index.html").stat().st_ino == own != live["index.html"][0]
-    assert write.settle_spare(output) == 0  # in step: nothing to do
+    assert settle_spare(output) == 0  # in step: nothing to do
 
 
 def test_settling_makes_a_spare_where_there_is_none(tmp_path: Path) -> None:
     output = tmp_path / "site"
     write_site([Output("index.html", b"home"), Output("a/one/index.html", b"one")], output)
     assert not spare_dir(output).exists() or not read_manifest(spare_dir(output))
-    assert write.settle_spare(output) == 2
+    assert settle_spare(output) == 2
     assert spare_in_step(output)
     kept = stat_of(output / "index.html")
     # The next quick write has only its own change to place, and swaps it in; the page it did not
@@ -872,11 +870,11 @@ def test_settling_leaves_a_site_with_build_errors_and_a_busy_folder_alone(tmp_pa
     output = tmp_path / "site"
     two_generations(output)
     spare_before = files(spare_dir(output))
-    write.record_failed_build(output, ["content/x.md: broken"])
-    assert write.settle_spare(output) == 0
+    record_failed_build(output, ["content/x.md: broken"])
+    assert settle_spare(output) == 0
     assert files(spare_dir(output)) == spare_before
     with build_lock(output), pytest.raises(BroadsheetError, match="running"):
-        write.settle_spare(output)
+        settle_spare(output)
 
 
 def test_settling_copies_only_regular_files(tmp_path: Path) -> None:
@@ -885,10 +883,10 @@ def test_settling_copies_only_regular_files(tmp_path: Path) -> None:
     (output / "index.html").unlink()
     os.mkfifo(output / "index.html")  # a pipe where a page was: reading it would wait for ever
     with pytest.raises(OSError, match="not a regular file"):
-        write.settle_spare(output)
+        settle_spare(output)
     (output / "index.html").unlink()
     (output / "index.html").symlink_to(tmp_path / "elsewhere.html")
     (tmp_path / "elsewhere.html").write_bytes(second["index.html"])
     with pytest.raises(OSError):
-        write.settle_spare(output)
+        settle_spare(output)
     assert not read_manifest(spare_dir(output))  # left to be made again by the next build

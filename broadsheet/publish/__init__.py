@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.locks import reading_lock
 from broadsheet.publish.gitpub import DEFAULT_BRANCH, GitTarget, publish_git
 from broadsheet.publish.mirror import publish_dir
 from broadsheet.publish.result import PublishResult
 from broadsheet.publish.rsync import is_rsync_target, publish_rsync
 from broadsheet.publish.site import BuiltSite, load_built_site
-from broadsheet.write import reading_lock
 
 __all__ = ["BuiltSite", "PublishOptions", "PublishResult", "load_built_site", "publish", "target_kind"]
 

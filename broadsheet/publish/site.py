@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.write import MANIFEST
+from broadsheet.manifest import MANIFEST
 
 
 @dataclass(frozen=True)

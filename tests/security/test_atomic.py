@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.write import MANIFEST, file_digest, read_manifest
+from broadsheet.manifest import MANIFEST, file_digest, read_manifest
 
 from .helpers import TEMPLATES, broadsheet, make_project, write_article
 
