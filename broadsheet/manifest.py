@@ -56,12 +56,6 @@ def read_manifest(output: Path) -> dict[str, str]:
     return files_of(read_manifest_data(output))
 
 
-def read_build_errors(output: Path) -> list[str] | None:
-    """The errors the manifest records for the build that wrote (or last failed to replace) this
-    folder: [] for a clean build, None when unknown (no manifest, or one from before this was kept)."""
-    return errors_of(read_manifest_data(output))
-
-
 def record_failed_build(output: Path, errors: Sequence[str]) -> None:
     """Note in the manifest that the latest build failed, so `publish` refuses the older pages still
     here until a build succeeds. Only the manifest is replaced (atomically); every page stays."""
@@ -93,6 +87,7 @@ def file_digest(data: bytes) -> str:
 
 
 def without(files: dict[str, str], paths: Collection[str]) -> dict[str, str]:
+    """A manifest's files less `paths` (those that could not be placed); `files` itself if none."""
     return {p: d for p, d in files.items() if p not in paths} if paths else files
 
 
