@@ -126,7 +126,8 @@ def placed_term_shards(digests: Sequence[str], cache_path: Path, part: SparePart
     """The term shards of the articles with these content digests, in document order, with their
     terms read from the cache: each put into the spare tree through `part` as it is made."""
     bodies = CachedBodies({}, cache_path)
-    shards = term_shards(map(bodies.terms_at, digests), spill_dir=cache_path.parent)  # on disk, not in /tmp's tmpfs
+    # Postings spilled beside the cache, on the site's disk: the system's temporary folder may be in memory.
+    shards = term_shards(map(bodies.terms_at, digests), spill_dir=cache_path.parent)
     placed = [(path, part.place(path, data)) for path, data in shards]
     # The postings, one small array per distinct term, leave the heap in holes that the pages this
     # worker renders next do not fill: at 30,000 articles it held 13 MB more for the rest of the build.
