@@ -16,20 +16,17 @@ import contextlib
 import gc
 import hashlib
 import time
-from array import array
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from sys import intern
-from typing import Any
 
 from broadsheet.cache import (
     CACHE_DIR,
     BuildCache,
     CachedBodies,
     RelatedAnswers,
-    code_fingerprint,
     dependency_string,
 )
 from broadsheet.config import SiteConfig
@@ -44,16 +41,16 @@ from broadsheet.deps import (
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
 from broadsheet.executors import default_jobs
-from broadsheet.feeds import FeedSpec, feed_specs, sitemap_files
+from broadsheet.feeds import feed_specs, sitemap_files
 from broadsheet.guards import check_output_dir
-from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.hosting import precompress as hosting_precompress
-from broadsheet.load import SourceFile, build_site, scan
+from broadsheet.hosting import with_headers
+from broadsheet.input_stamps import input_stamp, settings_stamp, with_output
+from broadsheet.load import build_site, scan
 from broadsheet.locks import build_lock
 from broadsheet.manifest import manifest_signature, record_failed_build
 from broadsheet.model import Article, Site
 from broadsheet.output import Output, Placed
-from broadsheet.pages import Page
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Renderer, make_environment, static_outputs
 from broadsheet.render_stage import (
@@ -62,13 +59,13 @@ from broadsheet.render_stage import (
     LeanSetup,
     RenderPlan,
     all_jobs,
-    feed_context,
     lean_workers,
     render_changed,
     render_order,
 )
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.spare_fill import SpareFill, SpareLag
+from broadsheet.stale_pages import page_entries, plan_renders
 from broadsheet.swap import recover
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
@@ -77,8 +74,6 @@ from broadsheet.write import MissingOutput, SpareTree, WriteStats
 Progress = Callable[[str, int, int], None]
 _RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
 _STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
-# A page or feed to plan: (its job, output path, template, its context's maker).
-Entry = tuple[Job, str, str, Callable[[], Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -154,7 +149,9 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         cache = BuildCache(cache_file) if cache_file else None
         with cache or contextlib.nullcontext(), contextlib.ExitStack() as stack:
-            settings = settings_stamp(assets, templates_dir, config, options)
+            settings = settings_stamp(
+                assets, templates_dir, config, (options.drafts, options.keep_going, options.precompress)
+            )
             inputs = input_stamp(markdown, settings)
             stamp = with_output(inputs, output_dir)
             if cache and cache.get("stamp") == stamp and (last := cache.blob("last")):
@@ -241,37 +238,6 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                     forget_snapshot(cache)
     seconds = time.perf_counter() - started
     return BuildResult(len(site.articles), stats, seconds, len(rendered), parsed, errors, checked, rendered)
-
-
-def input_stamp(markdown: list[SourceFile], settings: str) -> str:
-    """A hash of every Markdown file's stat signature and the other inputs (`settings_stamp`)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for f in markdown:
-        digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
-    digest.update(settings.encode())
-    return digest.hexdigest()
-
-
-def with_output(inputs: str, output_dir: Path) -> str:
-    """The inputs' stamp and the output manifest as it is now: while both stay the same, so does the site."""
-    return f"{inputs}:{manifest_signature(output_dir)}"
-
-
-def settings_stamp(assets: list[SourceFile], templates_dir: Path, config: SiteConfig, options: BuildOptions) -> str:
-    """A hash of every input but the Markdown files: assets and templates (stat signatures), the
-    settings and Broadsheet's code."""
-    digest = hashlib.blake2b(digest_size=16)
-    for f in assets:
-        digest.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
-    digest.update(b"templates\n")
-    for path in sorted(templates_dir.rglob("*")):
-        st = path.stat()
-        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    settings = {f.name: getattr(config, f.name) for f in fields(config)}
-    digest.update(repr(sorted(settings.items())).encode())
-    digest.update(repr((options.drafts, options.keep_going, options.precompress)).encode())
-    digest.update(code_fingerprint().encode())
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -361,11 +327,11 @@ def _render_and_write(
         plan_fingerprints, plan_related = (fingerprints if cache else None), finder
     else:
         dirty = cache.pages_reading(changed) | stale if changed is not None else None
-        entries = _entries(pages, feeds, paths)
-        records = _plan_renders(entries, len(paths), fingerprints, known, manifest, dirty, stale)
+        entries = page_entries(pages, feeds, paths)
+        records = plan_renders(entries, len(paths), fingerprints, known, manifest, dirty, stale)
         if records is None:  # the last build's page records do not fit: compare every page
-            entries = _entries(pages, feeds, paths)
-            records = _plan_renders(entries, len(paths), fingerprints, known, manifest, None, stale)
+            entries = page_entries(pages, feeds, paths)
+            records = plan_renders(entries, len(paths), fingerprints, known, manifest, None, stale)
         plan_fingerprints, plan_related = None, None
     # Of the last build's page records, only which pages this build no longer has is needed after
     # the render, found now: neither the records compared nor the pages that loaded an edited
@@ -495,75 +461,3 @@ def _own_paths(articles: Mapping[str, Article]) -> Callable[[str], str]:
         return article.path if article is not None else intern(path)
 
     return own
-
-
-def _entries(pages: list[Page], feeds: list[FeedSpec], paths: list[str]) -> Iterator[Entry]:
-    """Each page and feed to plan, with its output path, made as it is asked for: a list of them
-    would hold a tuple and an index for every page until the build ends (22 MB at 100,000
-    articles), where the pages hold all of it already."""
-    jobs = all_jobs(len(pages), len(feeds))
-    for i, page in enumerate(pages):
-        yield jobs[i], paths[i], page.template, page.make_context
-    for i, feed in enumerate(feeds, start=len(pages)):
-        yield jobs[i], paths[i], "atom", _feed_context(feed)
-
-
-def _feed_context(spec: FeedSpec) -> Callable[[], Mapping[str, Any]]:
-    return lambda: feed_context(spec)
-
-
-def _plan_renders(
-    entries: Iterable[Entry],
-    count: int,
-    fingerprints: Fingerprinter,
-    known: Mapping[str, tuple[str, str]],
-    manifest: Mapping[str, str],
-    dirty: set[str] | None,
-    stale: Container[str] = (),
-) -> tuple[list[Output], Sequence[Job], dict[str, tuple[str, set[str]]], int] | None:
-    """Which outputs are still right (kept) and which to render (todo), with the fresh (key, deps)
-    of each page to render (rendering adds the articles its templates read), and how many pages
-    were fingerprinted. With `dirty` (the site's structure is unchanged: the pages reading an
-    edited article or template), only those are; None when the last build's records do not fit.
-    Pages in `stale` (which loaded an edited template) are rendered whatever their key."""
-    kept: list[Output] = []
-    todo = array("q")  # (render_stage.Job)
-    fresh: dict[str, tuple[str, set[str]]] = {}
-    if dirty is not None:
-        if len(known) != count:
-            return None
-        for job, path, template, context in entries:
-            record = known.get(path)
-            if record is None:
-                return None
-            if path not in dirty and manifest.get(path) == record[1]:
-                kept.append(Output(path, keep=record[1]))
-            else:  # it shows an edited article, or the live file is not the one we wrote
-                fresh[path] = fingerprints.key_and_deps(path, template, context())
-                todo.append(job)
-        return kept, todo, fresh, len(fresh)
-    for job, path, template, context in entries:
-        key, deps = fingerprints.key_and_deps(path, template, context())
-        old = known.get(path)
-        if old and old[0] == key and manifest.get(path) == old[1] and path not in stale:
-            kept.append(Output(path, keep=old[1]))  # same inputs: it reads the same articles too
-        else:
-            fresh[path] = (key, deps)
-            todo.append(job)
-    return kept, todo, fresh, count
-
-
-def with_headers(outputs: Iterable[Output], made: list[set[str]] | None = None) -> Iterator[Output]:
-    """The outputs, then a `_headers` file with cache rules for them (unless content brings its own).
-    When it makes one, the paths of the immutable files it named are appended to `made`."""
-    seen: list[str] = []
-    immutable: set[str] = set()
-    for item in outputs:
-        seen.append(item.path)
-        if item.immutable:
-            immutable.add(item.path)
-        yield item
-    if HEADERS_FILE not in seen:
-        yield Output(HEADERS_FILE, headers_file(seen, immutable))
-        if made is not None:
-            made.append(immutable)

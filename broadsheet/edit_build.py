@@ -59,7 +59,7 @@ _SNAPSHOT_BUFFER = 1 << 16  # bytes read at a time: a pickle frame
 class Snapshot:
     """The site model of the last full build, and what it was made from."""
 
-    settings: str  # builder.settings_stamp: templates, assets, settings, code
+    settings: str  # input_stamps.settings_stamp: templates, assets, settings, code
     files: dict[str, tuple[int, int]]  # every Markdown file: path -> (size, mtime_ns)
     site: Site
     facts: dict[str, Facts]

@@ -22,6 +22,22 @@ COMPRESSIBLE = (".html", ".css", ".js", ".mjs", ".json", ".xml", ".txt", ".svg",
 Compressor = tuple[str, Callable[[bytes], bytes]]
 
 
+def with_headers(outputs: Iterable[Output], made: list[set[str]] | None = None) -> Iterator[Output]:
+    """The outputs, then a `_headers` file with cache rules for them (unless content brings its own).
+    When it makes one, the paths of the immutable files it named are appended to `made`."""
+    seen: list[str] = []
+    immutable: set[str] = set()
+    for item in outputs:
+        seen.append(item.path)
+        if item.immutable:
+            immutable.add(item.path)
+        yield item
+    if HEADERS_FILE not in seen:
+        yield Output(HEADERS_FILE, headers_file(seen, immutable))
+        if made is not None:
+            made.append(immutable)
+
+
 def headers_file(paths: Iterable[str], immutable: Collection[str]) -> bytes:
     """A Netlify / Cloudflare Pages `_headers` file: hashed files cached for a year, the rest revalidated.
 
