@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from sys import intern
-from typing import Any
+from typing import Any, NoReturn
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,13 @@ class _NoExtra(dict):
 
     def __reduce__(self) -> str:
         return "NO_EXTRA"
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        # Shared by thousands of articles: a key put into one would show on all of them.
+        raise TypeError("an article's extra front matter is read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
 
 
 NO_EXTRA: Mapping[str, Any] = _NoExtra()

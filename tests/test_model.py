@@ -387,3 +387,8 @@ def test_articles_without_extra_keys_share_one_empty_extra_wherever_they_are_rea
     alone = [pickle.loads(pickle.dumps(result[0])).extra for _, result, _ in batch]  # one row at a time
     assert alone[0] is alone[1] is extras[0] and alone[3] == {"rating": 5}
     assert json.dumps(alone[0]) == "{}"
+    with pytest.raises(TypeError):  # shared: a key put into one article's would show on all of them
+        alone[0]["rating"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        alone[0].update(rating=1)  # type: ignore[attr-defined]
+    assert alone[1] == {}
