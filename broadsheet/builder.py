@@ -282,7 +282,7 @@ def _render_and_write(
     finder = CachedRelated(
         site, config.related_count, renderer.tag_slugs, fingerprints, RelatedAnswers(cache.path) if cache else None
     )
-    pages = list(renderer.pages(finder))
+    pages = renderer.page_plan(finder)  # the article pages made as they are asked for
     feeds = feed_specs(site, config)
     tree = SpareTree(output_dir)  # reads the live tree's manifest, which the plan compares with too
     manifest = tree.live if cache else {}
@@ -305,7 +305,7 @@ def _render_and_write(
     # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
     # Paths interned: the same objects as in the manifests and the cache's records (write, cache).
-    paths = [intern(output_path(p.url)) for p in pages] + [f.url for f in feeds]
+    paths = [intern(output_path(url)) for url in pages.urls()] + [f.url for f in feeds]
 
     global_key = fingerprints.global_key.decode()
     # Pages that loaded a template edited since the last build, whatever else they show; with a
@@ -348,8 +348,8 @@ def _render_and_write(
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
     assert records is not None
     kept, todo, fresh_records, fingerprinted = records
-    todo = render_order(pages, todo)
-    html_urls = [p.url for p in pages if p.url != "404.html"]
+    todo = render_order(pages.entries_date, todo)
+    html_urls = [url for url in pages.urls() if url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
     if lean is not None and not precompress:
         search.start_elsewhere(lean, tree)

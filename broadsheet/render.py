@@ -40,7 +40,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url
 from broadsheet.model import Article, Site
 from broadsheet.output import Output
-from broadsheet.pages import DayGroup, Page, RelatedFinder, day_label, period_label, plan_pages
+from broadsheet.pages import DayGroup, Page, PagePlan, RelatedFinder, day_label, page_plan, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
 
 WORDS_PER_MINUTE = 230
@@ -461,6 +461,10 @@ class Renderer:
 
     def pages(self, related_for: RelatedFinder | None = None, only: Container[str] | None = None) -> Iterator[Page]:
         return plan_pages(self.site, self.config, self.tag_slugs, related_for, only)
+
+    def page_plan(self, related_for: RelatedFinder | None = None) -> PagePlan:
+        """Every page, its article pages made as they are asked for (pages.PagePlan)."""
+        return page_plan(self.site, self.config, self.tag_slugs, related_for)
 
 
 def _template_error(exc: TemplateError, page: Page, env: Environment) -> BroadsheetError:

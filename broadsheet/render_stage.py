@@ -101,7 +101,7 @@ class RenderPlan:
     def __init__(
         self,
         renderer: Renderer,
-        pages: list[Page],
+        pages: Sequence[Page],
         feeds: list[FeedSpec],
         fingerprints: Fingerprinter | None = None,
         related: CachedRelated | None = None,
@@ -164,10 +164,11 @@ class RenderPlan:
         return Shipment(packer.articles, buffer.getvalue(), part, self.renderer.site_globals, key)
 
 
-def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> Sequence[Job]:
+def render_order(entries_date: Callable[[int], datetime | None], jobs: Sequence[Job]) -> Sequence[Job]:
     """The jobs in the order to render them: the lists that share entries (pages with an
-    `entries_date`) newest first, all in the place of the first of them; the other jobs in plan
-    order, which has the article pages first (newest first too).
+    `entries_date`, which `entries_date(job)` gives for a page's job) newest first, all in the
+    place of the first of them; the other jobs in plan order, which has the article pages first
+    (newest first too).
 
     An article's list entry is rendered once and reused by every list that shows it
     (Renderer.item_html). In plan order its lists are far apart (tag by tag, each from newest to
@@ -178,7 +179,7 @@ def render_order(pages: Sequence[Page], jobs: Sequence[Job]) -> Sequence[Job]:
     rest = array("q")
     at = None  # where in `rest` the swept lists go
     for job in jobs:
-        newest = pages[job].entries_date if job >= 0 else None
+        newest = entries_date(job) if job >= 0 else None
         if newest is None:
             rest.append(job)
             continue

@@ -17,7 +17,7 @@ from broadsheet.render_stage import Job, all_jobs, feed_context
 Entry = tuple[Job, str, str, Callable[[], Mapping[str, Any]]]
 
 
-def page_entries(pages: list[Page], feeds: list[FeedSpec], paths: list[str]) -> Iterator[Entry]:
+def page_entries(pages: Sequence[Page], feeds: list[FeedSpec], paths: list[str]) -> Iterator[Entry]:
     """Each page and feed to plan, with its output path, made as it is asked for: a list of them
     would hold a tuple and an index for every page until the build ends (22 MB at 100,000
     articles), where the pages hold all of it already."""

@@ -510,7 +510,7 @@ def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(projec
     jobs = render_stage.all_jobs(len(pages), 3)
     assert type(jobs) is array and jobs.itemsize == 8
     assert list(jobs) == [*range(len(pages)), -1, -2, -3]
-    ordered = render_stage.render_order(pages, jobs)
+    ordered = render_stage.render_order(lambda job: pages[job].entries_date, jobs)
     assert type(ordered) is array and sorted(ordered) == sorted(jobs)
     dated = [job for job in ordered if job >= 0 and pages[job].entries_date is not None]
     assert len(dated) > 10 and [pages[job].entries_date for job in dated] == sorted(

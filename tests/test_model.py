@@ -26,7 +26,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
 from broadsheet.load import build_site
 from broadsheet.model import Article
-from broadsheet.pages import plan_pages
+from broadsheet.pages import Page, page_plan, plan_pages
 from broadsheet.parse_stage import parse_files
 from broadsheet.render import Renderer, make_environment
 from broadsheet.urls import slugify
@@ -339,6 +339,41 @@ def test_list_pages_show_their_part_of_the_list_and_hold_no_copy_of_it() -> None
         assert context["term"] is port and page.entries_date == port.articles[2 * number - 2].date
         shown.append([[a.title for a in group.articles] for group in context["groups"]])
     assert shown == [[["S4"], ["S3"]], [["S2"], ["S1"]], [["S0"]]]  # newest first, grouped by day
+
+
+def test_the_page_plan_makes_each_article_page_when_asked_not_before() -> None:
+    """A full build plans every page at once; the plan holds the list and date pages but makes an
+    article's page (a Page and its context's maker, one per article) each time it is asked for:
+    the same pages, in the same order, with the same contexts as plan_pages gives."""
+    tags = ["Port, Road", "Port, Rail"]
+    articles = [
+        make(f"{i}.md", f"title: S{i}\ndate: 2024-05-0{1 + i // 2}T0{i}:00:00\ntags: [{tags[i % 2]}]") for i in range(5)
+    ]
+    site, _ = build_site(articles)
+    config = SiteConfig(page_size=2)
+
+    def slugs(article: Article) -> tuple[str, ...]:
+        return tuple(slugify(t) for t in article.tags)
+
+    planned = list(plan_pages(site, config, slugs))
+    plan = page_plan(site, config, slugs)
+    assert len(plan) == len(planned) and len(planned) > len(articles)
+
+    def shown(page: Page) -> tuple:
+        return page.url, page.template, page.entries_date, page.context
+
+    assert [shown(p) for p in plan] == [shown(p) for p in planned]
+    assert [shown(plan[i]) for i in range(len(plan))] == [shown(p) for p in planned]
+    assert list(plan.urls()) == [p.url for p in planned]
+    assert [plan.entries_date(i) for i in range(len(plan))] == [p.entries_date for p in planned]
+    assert shown(plan[-1]) == shown(planned[-1]) and shown(plan[-len(plan)]) == shown(planned[0])
+    with pytest.raises(IndexError):
+        plan[len(plan)]
+    with pytest.raises(IndexError):
+        plan[-len(plan) - 1]
+    first = plan[0]
+    assert first.url == site.articles[0].url and plan[0] is not first  # made when asked, not held
+    assert plan[len(articles)] is plan[len(articles)]  # the other pages are held, made once
 
 
 def test_two_articles_with_one_url_are_both_reported_and_left_out() -> None:
