@@ -48,10 +48,14 @@ def drop(spare: Path, paths: Collection[str]) -> list[str]:
     return stale
 
 
-def seal(spare: Path, digests: dict[str, str], have: dict[str, str], touched: list[str], errors: Sequence[str]) -> None:
+def seal(
+    spare: Path, digests: dict[str, str], have: dict[str, str], touched: list[str] | None, errors: Sequence[str]
+) -> None:
     """Drop what the spare has (`have`) and `digests` does not, and seal the spare with its manifest
-    (`digests`, `errors`) and the times of the folders `touched`."""
-    touched += drop(spare, have.keys() - digests.keys())  # a set of one map's keys, not of both
+    (`digests`, `errors`) and the times of the folders `touched` (of every folder when None)."""
+    dropped = drop(spare, have.keys() - digests.keys())  # a set of one map's keys, not of both
+    if touched is not None:
+        touched += dropped
     manifest = {"version": MANIFEST_VERSION, "files": digests, "errors": list(errors)}
     # On one line: json's fast encoder does not indent, and this file lists every file of the site.
     (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")

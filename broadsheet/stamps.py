@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+FEW_TOUCHED = 1000  # files written or removed, up to which only their folders' times are taken again
+
 
 def _stamps_file(tree: Path) -> Path:
     """Beside the two trees, not in them: the notes must not be published or differ between builds.
@@ -22,15 +24,17 @@ def _stamps_file(tree: Path) -> Path:
     return tree.with_name(f".{name}.folders.pickle")
 
 
-def save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str]) -> None:
+def save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str] | None) -> None:
     """Note the modification time of every folder of the tree just written, under the tree's inode
     (the trees swap names, not inodes). Folders this build left alone keep the time noted when the
-    tree was last written: if that still matches, nothing has been added there since."""
+    tree was last written: if that still matches, nothing has been added there since. Those of
+    every folder of `files` are taken again when `touched` (the files written or removed) is None
+    or holds FEW_TOUCHED or more."""
     target = _stamps_file(tree)
     notes = _read_stamps(target)
     inode = str(tree.stat().st_ino)
     base = str(tree) + "/"
-    if len(touched) < 1000 and (old := _tree_stamps(notes.get(inode))):
+    if touched is not None and len(touched) < FEW_TOUCHED and (old := _tree_stamps(notes.get(inode))):
         stamps = old
         folders = _folders_of(touched)
         for folder in folders:
@@ -43,6 +47,7 @@ def save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str]) -> Non
     others = [(k, v) for k, v in notes.items() if k != inode][-1:]  # the other tree's, as they were
     staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     mine = pickle.dumps(stamps, pickle.HIGHEST_PROTOCOL)
+    del stamps  # (a folder a file at 100,000 articles: not held beside two pickles of it)
     staged.write_bytes(pickle.dumps({**dict(others), inode: mine}, pickle.HIGHEST_PROTOCOL))
     os.replace(staged, target)
     with contextlib.suppress(FileNotFoundError):

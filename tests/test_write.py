@@ -10,6 +10,7 @@ import os
 import pickle
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from buildkit import ROOT, SiteDirs, placements, spare_in_step, wrapped_python
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from broadsheet import fileops, spare_fill, write
+from broadsheet import fileops, spare, spare_fill, write
 from broadsheet.errors import BroadsheetError
 from broadsheet.guards import check_output_dir, foreign_files
 from broadsheet.locks import build_lock
@@ -28,12 +29,14 @@ from broadsheet.manifest import (
     _manifest_paths,
     file_digest,
     files_of,
+    live_manifest,
     read_manifest,
     record_failed_build,
 )
 from broadsheet.output import Output
 from broadsheet.spare import spare_dir
 from broadsheet.spare_fill import SpareFill, SpareLag, fill_spare, settle_spare
+from broadsheet.stamps import save_stamps
 from broadsheet.swap import recover
 from broadsheet.write import SpareTree, TreeCheck, write_changes, write_site
 
@@ -571,6 +574,63 @@ def test_filling_the_spare_after_a_write_that_made_the_folder_links_it_in_step(
     assert foreign_files(output, read_manifest(output)) == []
     (output / "b" / "two" / "notes.txt").write_text("mine", "utf-8")  # the folders' times were noted
     assert foreign_files(output, read_manifest(output)) == ["b/two/notes.txt"]
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_fill_of_many_files_lets_go_of_their_list_and_the_manifests_text_before_it_needs_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost: bool
+) -> None:
+    """The spare fill runs while the build is at its largest. Once the files are placed, the paths
+    it was sent (after a cold build, every file of the site) are let go before the live manifest is
+    read, and the manifest's text before the folders' times are taken; with that many files, those
+    of every folder are, and a file put into any of them later is found. (`lost`: a file gone from
+    the live tree, which the spare's manifest leaves out.)"""
+    monkeypatch.setattr(spare_fill, "FEW_TOUCHED", 3)
+    output = tmp_path / "site"
+    site = {f"{n}/story-{n}/index.html": f"page {n}".encode() for n in range(6)} | {"index.html": b"home"}
+    write_site([Output(p, d) for p, d in site.items()], output)
+    if lost:
+        (output / "5/story-5/index.html").unlink()
+    sent: list[weakref.ref] = []
+    texts: list[weakref.ref] = []
+
+    class Text(str):  # (a str that can be watched)
+        pass
+
+    def manifest_read(output: Path) -> tuple[str, list[str]]:
+        assert sent[0]() is None, "the paths sent are still held"
+        text, paths = live_manifest(output)
+        watched = Text(text)
+        texts.append(weakref.ref(watched))
+        return watched, paths
+
+    def stamps_saved(tree: Path, files: object, touched: object) -> None:
+        assert texts[0]() is None, "the manifest's text is still held"
+        assert touched is None
+        save_stamps(tree, files, touched)
+
+    monkeypatch.setattr(spare_fill, "live_manifest", manifest_read)
+    monkeypatch.setattr(spare_fill, "save_stamps", stamps_saved)
+    monkeypatch.setattr(spare, "save_stamps", stamps_saved)
+
+    def lag() -> SpareLag:
+        made = SpareLag([], list(site), [])
+        sent.append(weakref.ref(made))
+        return made
+
+    placed = fill_spare(output, lag())  # (not in an assert, whose rewriting would keep the lag)
+    assert placed == len(site) - lost
+    assert len(texts) == 1
+    expected = read_manifest(output)
+    if lost:
+        del expected["5/story-5/index.html"]
+    assert read_manifest(spare_dir(output)) == expected
+    spare_tree = spare_dir(output)
+    assert foreign_files(spare_tree, expected) == []
+    for n in range(6 - lost):  # every folder's time was taken
+        (spare_tree / f"{n}/story-{n}/notes.txt").write_text("mine", "utf-8")
+        assert foreign_files(spare_tree, expected) == [f"{n}/story-{n}/notes.txt"]
+        (spare_tree / f"{n}/story-{n}/notes.txt").unlink()
 
 
 _PARTS = st.text(st.characters(blacklist_characters="/\x00"), min_size=1).filter(lambda part: part not in {".", ".."})
