@@ -242,8 +242,12 @@ def plan_pages(
     finder = _related_finder(site, config, tag_slugs, related_for)
     for i, article in enumerate(articles):
         if only is None or article.url in only:
-            yield Page(article.url, "article.html", _ArticleContext(articles, i, finder))
+            yield _article_page(articles, i, finder)
     yield from _other_pages(site, config, only)
+
+
+def _article_page(articles: Sequence[Article], i: int, finder: RelatedFinder) -> Page:
+    return Page(articles[i].url, "article.html", _ArticleContext(articles, i, finder))
 
 
 class PagePlan(Sequence[Page]):
@@ -264,15 +268,14 @@ class PagePlan(Sequence[Page]):
         articles = self._articles
         at = index + len(self) if index < 0 else index
         if 0 <= at < len(articles):
-            return Page(articles[at].url, "article.html", _ArticleContext(articles, at, self._finder))
+            return _article_page(articles, at, self._finder)
         if at < 0:
             raise IndexError(index)
         return self._others[at - len(articles)]
 
     def __iter__(self) -> Iterator[Page]:
         articles, finder = self._articles, self._finder
-        for i, article in enumerate(articles):
-            yield Page(article.url, "article.html", _ArticleContext(articles, i, finder))
+        yield from (_article_page(articles, i, finder) for i in range(len(articles)))
         yield from self._others
 
     # What the build asks of every page, answered without making the article pages.

@@ -202,16 +202,15 @@ def term_shards(
                 postings, held = {}, 0
         if spill is None:  # (most sites: it all fits)
             shards = _by_shard(postings)
-            del postings
-            for name in sorted(shards):
-                yield f"{SEARCH_DIR}/t-{name}.json", _dump_postings(shards.pop(name))  # written shards are let go
-            return
-        if postings:
-            runs.append(_spill(postings, spill))
+            made = ((name, shards.pop(name)) for name in sorted(shards))  # written shards are let go
+        else:
+            if postings:
+                runs.append(_spill(postings, spill))
+            names = sorted({name for run in runs for name in run})
+            made = ((name, _merged(spill, [run[name] for run in runs if name in run])) for name in names)
         del postings
-        for name in sorted({name for run in runs for name in run}):
-            parts = [run[name] for run in runs if name in run]
-            yield f"{SEARCH_DIR}/t-{name}.json", _dump_postings(_merged(spill, parts))
+        for name, shard in made:
+            yield f"{SEARCH_DIR}/t-{name}.json", _dump_postings(shard)
 
 
 def _by_shard(postings: Mapping[str, array[int]]) -> dict[str, dict[str, array[int]]]:

@@ -146,12 +146,12 @@ def fill_spare(output: Path, lag: SpareLag | None = None) -> int:
     have = () if made else _EVERY_PATH
     failed = _mirror_all(output, spare, lag.changed, have) + _mirror_all(output, spare, lag.added, ())
     placed = len(lag.changed) + len(lag.added) - len(failed)
-    touched: list[str] | None = [*lag.changed, *lag.added, *drop(spare, lag.gone)]
-    if len(touched) >= FEW_TOUCHED:
-        # Too many for the folder times to go by: they are taken of every folder. The lag's paths
-        # (every file of the site after a cold build) are let go before the manifest is read.
-        touched = None
-    del lag
+    dropped = drop(spare, lag.gone)
+    # With that many, the folder times are taken of every folder (None), not of those touched: then
+    # the lag's paths (every file of the site after a cold build) are let go before the manifest is read.
+    many = len(lag.changed) + len(lag.added) + len(dropped) >= FEW_TOUCHED
+    touched = None if many else [*lag.changed, *lag.added, *dropped]
+    del lag, dropped
     _seal_as_live(output, spare, failed, touched)
     return placed
 

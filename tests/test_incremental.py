@@ -518,8 +518,9 @@ def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(projec
     )
     first = min(ordered.index(job) for job in dated)
     assert list(ordered[first : first + len(dated)]) == dated  # all together, where the first was
-    others = [job for job in ordered if job not in set(dated)]
-    assert others == [job for job in jobs if job not in set(dated)]
+    shared = set(dated)
+    others = [job for job in ordered if job not in shared]
+    assert others == [job for job in jobs if job not in shared]
 
 
 @pytest.mark.parametrize("cache", [False, True], ids=["forked-worker", "lean-worker"])
