@@ -304,7 +304,7 @@ def _render_and_write(
 
     # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
-    # Paths interned: the same objects as in the manifests and the cache's records (write, cache).
+    # Paths interned: the same objects as in the manifests and the cache's records (manifest.files_of, cache).
     paths = [intern(output_path(url)) for url in pages.urls()] + [f.url for f in feeds]
 
     global_key = fingerprints.global_key.decode()
