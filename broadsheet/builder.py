@@ -40,7 +40,7 @@ from broadsheet.deps import (
 )
 from broadsheet.edit_build import forget_snapshot, quick_rebuild, save_snapshot
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.executors import default_jobs
+from broadsheet.executors import default_jobs, release_free_memory
 from broadsheet.feeds import feed_specs, sitemap_files
 from broadsheet.guards import check_output_dir
 from broadsheet.hosting import precompress as hosting_precompress
@@ -398,6 +398,11 @@ def _render_and_write(
             for path, data in sitemap_files(config, html_urls, site):
                 sitemaps.append(path)
                 yield Output(path, data)
+        # The pages' bytes and contexts (and the sitemap's text: megabytes) came and went among what
+        # the build keeps: the heap's freed memory, scattered among it, is not given back by itself.
+        # At 100,000 articles it gave back about 30 MB of the build process's 314 MB; a pass over the
+        # heap takes a few milliseconds.
+        release_free_memory()
         yield Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {config.site_url}sitemap.xml\n".encode())
         yield from static_outputs(site, templates_dir, content_dir)
         # Reader (issue 8): web app files at the site root, and the search index.
@@ -425,6 +430,7 @@ def _render_and_write(
     # 100,000 articles the build peaked in the records after the swap, while it still held them.
     del pages, plan, todo, kept, records, html_urls
     renderer.forget_items()
+    release_free_memory()  # what they held, before the records are made: about 30 MB more at 100,000 articles
     if start_spare_fill is not None and cache is not None and not errors and not precompress:
         # A clean build, which the next edit's quick rebuild starts from: its spare tree is made
         # like the live one while this process records the build (the spare now holds the site

@@ -1109,6 +1109,49 @@ def test_the_plan_and_the_list_entries_are_let_go_before_the_build_is_recorded(
     assert positions == ([None] if change == "cold" else [])  # (after a template change, all are known)
 
 
+@pytest.mark.parametrize("change", ["cold", "template"])
+def test_the_heap_memory_the_render_freed_is_given_back_before_the_build_is_recorded(
+    project: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Freed memory stays with the process, scattered among what it still holds, unless given
+    back: a build that rendered most pages gives it back once the pages and the sitemap (megabytes
+    of text for a large site) are written, and again once the plan and the list entries are let go,
+    before the records are made, where a large build peaked."""
+    if change == "template":
+        run(project)
+        base = project / "templates" / "base.html"
+        base.write_text(base.read_text() + "<!-- changed -->\n")
+    events: list[object] = []
+    sitemaps = builder.sitemap_files
+
+    def sitemap_files(*args: Any) -> Iterable[tuple[str, bytes]]:
+        yield from sitemaps(*args)
+        events.append("sitemap written")
+
+    def release() -> None:
+        gc.unfreeze()  # (the build froze what it had planned: the collector lists it only so)
+        gc.collect()
+        objects = gc.get_objects()
+        pages = sum(1 for o in objects if type(o) is Page)
+        events.append(("memory given back", pages > 0, [len(o._items) for o in objects if type(o) is Renderer]))
+
+    again = BuildCache.readers_again
+
+    def recorded(self: BuildCache, *args: Any) -> None:
+        events.append("records")
+        return again(self, *args)
+
+    monkeypatch.setattr(builder, "sitemap_files", sitemap_files)
+    monkeypatch.setattr(builder, "release_free_memory", release)
+    monkeypatch.setattr(BuildCache, "readers_again", recorded)
+    result = run(project)
+    assert result.rendered_pages > 50 and not result.quick
+    if change == "cold":  # (after a template change, the sitemap, which lists no page's text, is kept)
+        assert events.pop(0) == "sitemap written"
+    assert events[0][:2] == ("memory given back", True)  # the plan is still there: the render goes on
+    assert events[1:] == [("memory given back", False, [0]), "records"]  # no page of the plan, no list entry
+
+
 class _WatchedDict(dict):
     """What the cache hands out, as a dict that can be watched (a weak reference)."""
 
