@@ -27,13 +27,10 @@ from broadsheet.cache import (
     BuildCache,
     CachedBodies,
     RelatedAnswers,
-    dependency_string,
 )
 from broadsheet.config import SiteConfig
 from broadsheet.deps import (
-    TEMPLATE_DEP,
     Fingerprinter,
-    changed_templates,
     global_fingerprint,
     structure_key,
     template_digests,
@@ -51,6 +48,7 @@ from broadsheet.locks import build_lock
 from broadsheet.manifest import manifest_signature, record_failed_build
 from broadsheet.model import Article, Site
 from broadsheet.output import Output, Placed
+from broadsheet.page_records import PageRecords
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Renderer, make_environment, static_outputs
 from broadsheet.render_stage import (
@@ -58,22 +56,19 @@ from broadsheet.render_stage import (
     Job,
     LeanSetup,
     RenderPlan,
-    all_jobs,
     lean_workers,
     render_changed,
     render_order,
 )
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.spare_fill import SpareFill, SpareLag
-from broadsheet.stale_pages import page_entries, plan_renders
+from broadsheet.stale_pages import choose_renders
 from broadsheet.swap import recover
 from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import MissingOutput, SpareTree, WriteStats
 
 Progress = Callable[[str, int, int], None]
-_RECORDS_PER_WRITE = 1024  # records (of pages, of related stories) stored at a time as the render finds them
-_STREAMED_FROM = 0.25  # the share of pages rendered from which their records are stored as they come
 
 
 @dataclass(frozen=True)
@@ -306,62 +301,21 @@ def _render_and_write(
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
     # Paths interned: the same objects as in the manifests and the cache's records (manifest.files_of, cache).
     paths = [intern(output_path(url)) for url in pages.urls()] + [f.url for f in feeds]
-
     global_key = fingerprints.global_key.decode()
-    # Pages that loaded a template edited since the last build, whatever else they show; with a
-    # template added or removed (or none known), every page.
-    edited = changed_templates(cache.blob("templates"), templates) if cache else None
-    stale = cache.pages_reading(TEMPLATE_DEP + name for name in edited) if cache and edited else set()
-    # The last build's page records, unless every page is rendered anyway: then they are not compared.
-    everything = (
-        cache is None
-        or edited is None
-        or (changed is None and (not cache.has_pages() or cache.get("global") != global_key))
-        or len(stale) * 2 > len(paths)  # (a page shell most pages extend): cheaper than comparing
+    kept, todo, fresh_records, fingerprinted, everything, gone = choose_renders(
+        cache, pages, feeds, paths, fingerprints, manifest, changed, templates
     )
-    known = cache.pages() if cache and not everything else {}
-    if everything:
-        # Every page is rendered (cold, or the settings or a template most pages use changed):
-        # fingerprints are only for the next build, so the workers make them along with the pages.
-        records = ([], all_jobs(len(pages), len(feeds)), {}, len(paths) if cache else 0)
-        plan_fingerprints, plan_related = (fingerprints if cache else None), finder
-    else:
-        dirty = cache.pages_reading(changed) | stale if changed is not None else None
-        entries = page_entries(pages, feeds, paths)
-        records = plan_renders(entries, len(paths), fingerprints, known, manifest, dirty, stale)
-        if records is None:  # the last build's page records do not fit: compare every page
-            entries = page_entries(pages, feeds, paths)
-            records = plan_renders(entries, len(paths), fingerprints, known, manifest, None, stale)
-        plan_fingerprints, plan_related = None, None
-    # Of the last build's page records, only which pages this build no longer has is needed after
-    # the render, found now: neither the records compared nor the pages that loaded an edited
-    # template (every page, after an edit to base.html) are held through it. With the digests above,
-    # a template change's build process held 339-341 MB in the render at 100,000 articles, not 377-380.
-    # (With `changed`, the site has the same pages: only those rendered get new records.)
-    gone: list[str] = []
-    if cache and changed is None:
-        present = set(paths)
-        gone = [path for path in (known or cache.page_paths()) if path not in present]
-        del present
-    del known, stale
+    # Every page rendered (cold, or the settings or a template most pages use changed): the workers
+    # make the fingerprints, for the next build, along with the pages, and find the related stories.
+    plan_fingerprints, plan_related = (fingerprints if cache else None, finder) if everything else (None, None)
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
     plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
-    assert records is not None
-    kept, todo, fresh_records, fingerprinted = records
     todo = render_order(pages.entries_date, todo)
     html_urls = [url for url in pages.urls() if url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
     if lean is not None and not precompress:
         search.start_elsewhere(lean, tree)
-
-    rendered: list[str] = []
-    # Each page rendered gets a new record: its inputs' key, its digest and the articles it read.
-    # When most pages are rendered (a cold build, a template changed), records go into the cache as
-    # the pages come, rather than being held until the end; which pages read each article is then
-    # found again from all of them at the end (`readers_again`), rather than change by change.
-    put_pages = cache.put_pages if cache is not None and len(todo) > len(paths) * _STREAMED_FROM else None
-    page_rows: list[tuple[str, str, str, str]] = []  # complete, not yet stored
-    undigested: dict[str, tuple[str, str]] = {}  # path -> (key, deps): its digest comes from the writer
+    records = PageRecords(cache, fresh_records, finder.answers, len(todo), len(paths))
     sitemaps: list[str] = []  # the sitemap's files
 
     def stream(kept: list[Output], plan: RenderPlan, todo: Sequence[Job], html_urls: list[str]) -> Iterator[Output]:
@@ -369,25 +323,7 @@ def _render_and_write(
         (What only it needs comes as arguments, to be let go of when it is done: see below.)"""
         yield from kept
         for rendered_path, data, deps, key in render_changed(plan, todo, jobs, progress):
-            path = intern(rendered_path)  # a worker's copy: one object per path, as in the plan
-            rendered.append(path)
-            record = None  # (key, the articles read as the string stored: a tenth of a set's memory)
-            if key is not None:  # the worker made the page's key
-                record = (key, dependency_string(deps))
-            elif (planned := fresh_records.pop(path, None)) is not None:  # the plan did
-                record = (planned[0], dependency_string(planned[1] | deps))
-            if record is None:
-                pass
-            elif not isinstance(data, Placed):
-                undigested[path] = record
-            else:
-                page_rows.append((path, record[0], data.digest, record[1]))
-                if put_pages is not None and len(page_rows) >= _RECORDS_PER_WRITE:
-                    put_pages(page_rows)
-                    page_rows.clear()
-            if cache is not None and len(finder.answers) >= _RECORDS_PER_WRITE:
-                cache.put_related(finder.answers)  # rather than holding every article's until the end
-                finder.answers.clear()
+            path = records.note(rendered_path, data, deps, key)
             yield Output(path, placed=data) if isinstance(data, Placed) else Output(path, data)
         known_maps = cache.blob("sitemaps") if changed is not None and cache else None
         if known_maps and all(manifest.get(path) == digest for path, digest in known_maps.items()):
@@ -428,7 +364,7 @@ def _render_and_write(
     # What only the render needed, let go before the records are made: the plan (every page, its
     # context's maker, the lists' slices of articles) and the list entries kept for reuse. At
     # 100,000 articles the build peaked in the records after the swap, while it still held them.
-    del pages, plan, todo, kept, records, html_urls
+    del pages, plan, todo, kept, html_urls
     renderer.forget_items()
     release_free_memory()  # what they held, before the records are made: about 30 MB more at 100,000 articles
     if start_spare_fill is not None and cache is not None and not errors and not precompress:
@@ -438,15 +374,9 @@ def _render_and_write(
         start_spare_fill(SpareLag.between(tree.live, stats.digests) if stats.swapped else None)
     if cache:
         digests = stats.digests
-        page_rows += ((path, key, digests[path], deps) for path, (key, deps) in undigested.items())
-        cache.put_related(finder.answers)
+        records.store(digests, gone, _own_paths(finder.by_path))
         if changed is None:
             cache.forget_related_except(finder.by_path)
-        if put_pages is not None:
-            put_pages(page_rows)
-            cache.readers_again(gone, _own_paths(finder.by_path))
-        else:
-            cache.store_pages(page_rows, gone)
         search.remember(digests)
         cache.set_blob("sitemaps", {path: digests[path] for path in sitemaps})
         # For a quick rebuild that adds or drops a search file: whether `_headers` is ours to make again.
@@ -455,7 +385,7 @@ def _render_and_write(
         cache.set("built", state)
         cache.set("global", global_key)
         cache.set_blob("templates", templates)
-    return stats, tuple(rendered), fingerprinted
+    return stats, tuple(records.rendered), fingerprinted
 
 
 def _own_paths(articles: Mapping[str, Article]) -> Callable[[str], str]:

@@ -35,9 +35,9 @@ SCHEMA = 7
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "fileops", "forked", "frontmatter",
-    "guards", "hosting", "input_stamps", "load", "locks", "manifest", "markdown", "model", "output", "pages",
-    "parse_stage", "render", "render_stage", "search_index", "search_stage", "spare", "spare_fill", "stale_pages",
-    "stamps", "swap", "urls", "webapp", "write",
+    "guards", "hosting", "input_stamps", "load", "locks", "manifest", "markdown", "model", "output", "page_records",
+    "pages", "parse_stage", "render", "render_stage", "search_index", "search_stage", "spare", "spare_fill",
+    "stale_pages", "stamps", "swap", "urls", "webapp", "write",
 )  # fmt: skip
 
 

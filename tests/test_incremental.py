@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from benchmarks.bench import make_corpus
-from broadsheet import builder, edit_build, feeds, output, parse_stage, render, render_stage, write
+from broadsheet import builder, edit_build, feeds, output, page_records, parse_stage, render, render_stage, write
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
@@ -756,7 +756,7 @@ def test_a_full_render_stores_page_records_as_the_pages_come(tmp_path: Path, mon
     from the records, and edits after that rebuild exactly what a cold build makes."""
     root = big_project(tmp_path)
     (root / "site.toml").write_text('title = "Big"\n')
-    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 16)
+    monkeypatch.setattr(page_records, "_RECORDS_PER_WRITE", 16)
     events: list[str] = []
     render_changed, put_pages = builder.render_changed, BuildCache.put_pages
 
@@ -808,7 +808,7 @@ def test_related_stories_found_are_stored_as_they_come_and_reused(
     the same: a template change finds none again."""
     root = big_project(tmp_path)
     (root / "site.toml").write_text('title = "Big"\n')
-    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 16)
+    monkeypatch.setattr(page_records, "_RECORDS_PER_WRITE", 16)
     # Related stories of article pages sent to a lean render worker are found as they are sent, a
     # few batches ahead of the writer: fewer ahead here, where the site has only five batches.
     monkeypatch.setattr(render_stage, "_SHIPPED_AHEAD", 2)
@@ -904,8 +904,8 @@ def test_a_render_stopped_half_way_leaves_the_page_records_as_they_were(
     root = big_project(tmp_path)
     (root / "site.toml").write_text('title = "Big"\n')
     cold = run(root)
-    monkeypatch.setattr(builder, "_RECORDS_PER_WRITE", 4)
-    monkeypatch.setattr(builder, "_STREAMED_FROM", 0)  # this small change's records go as they come
+    monkeypatch.setattr(page_records, "_RECORDS_PER_WRITE", 4)
+    monkeypatch.setattr(page_records, "_STREAMED_FROM", 0)  # this small change's records go as they come
     stored_rows: list[int] = []
     put_pages = BuildCache.put_pages
 
