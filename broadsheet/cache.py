@@ -29,6 +29,7 @@ from sys import intern
 from typing import Any
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.load import SourceFile
 from broadsheet.model import Article, share_names
 
 SCHEMA = 7
@@ -137,14 +138,16 @@ class BuildCache:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"b:{key}", pickle.dumps(value, 5)))
 
     # --- parsed files ---------------------------------------------------------------------------
-    def articles(self) -> dict[str, tuple[int, int, Any]]:
-        """path -> (size, mtime_ns, (Article without body, Facts))."""
-        rows = self.db.execute("SELECT path, size, mtime, article FROM files")
-        found = {}
-        for path, size, mtime, blob in rows:
-            article, facts = pickle.loads(blob)
-            found[path] = (size, mtime, (share_names(article), facts))
-        return found
+    def unchanged_articles(self, files: Mapping[str, SourceFile]) -> Iterator[tuple[SourceFile, Article, Any]]:
+        """The stored article (without its body) and facts of each of `files` (by path) whose size and
+        modification time are those it was stored with, a row at a time. (Read into one dict first,
+        every row's leftovers, freed among the articles kept, left a build after a template change
+        holding 35 MB more at 100,000 articles than a cold build; 7 MB at 30,000.)"""
+        for path, size, mtime, blob in self.db.execute("SELECT path, size, mtime, article FROM files"):
+            source = files.get(path)
+            if source is not None and source.size == size and source.mtime_ns == mtime:
+                article, facts = pickle.loads(blob)
+                yield source, share_names(article), facts
 
     def store_articles(self, entries: Iterable[tuple[str, int, int, Any]]) -> None:
         self.db.executemany(

@@ -70,19 +70,16 @@ def load_content(
     read) or, without one, in memory (content digest -> (html, terms)).
 
     Files are read batch by batch with a few batches in flight, so memory does not grow with the site."""
-    known = cache.articles() if cache else {}
     articles: list[Article] = []
     facts: dict[str, Facts] = {}
-    pending: list[SourceFile] = []
     errors: list[BroadsheetError] = []
-    for source in markdown:
-        hit = known.get(source.rel)
-        if hit and (hit[0], hit[1]) == (source.size, source.mtime_ns):
-            article, fact = hit[2]
-            articles.append(_path_shared(article, source.rel))
-            facts[article.path] = fact
-        else:
-            pending.append(source)
+    unread = {source.rel: source for source in markdown}  # (in scan order: so are the files left to parse)
+    for source, article, fact in cache.unchanged_articles(unread) if cache else ():
+        del unread[source.rel]
+        articles.append(_path_shared(article, source.rel))
+        facts[article.path] = fact
+    pending = list(unread.values())
+    del unread
 
     fresh: dict[str, tuple[str, str]] = {}
     stats = {source.rel: source for source in pending}

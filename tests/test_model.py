@@ -24,7 +24,7 @@ from broadsheet.cache import BuildCache
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
-from broadsheet.load import build_site
+from broadsheet.load import SourceFile, build_site
 from broadsheet.model import Article
 from broadsheet.pages import Page, page_plan, plan_pages
 from broadsheet.parse_stage import parse_files
@@ -138,11 +138,33 @@ def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Pa
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         cache.store_articles((f"{n}.md", 1, 1, (replace(parse(front.format(n=n)), body=""), None)) for n in (1, 2))
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        (first, _), (second, _) = (entry for _, _, entry in cache.articles().values())
+        files = {f"{n}.md": SourceFile(f"{n}.md", "", 1, 1) for n in (1, 2)}
+        first, second = (article for _, article, _ in cache.unchanged_articles(files))
     assert (first.tags, first.authors, first.source) == (("Politics", "Trade"), ("Ann Lee",), "Wire Service")
     assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
     assert first.source is second.source
     assert (first.title, second.title, second.day.isoformat()) == ("T1", "T2", "2024-05-02")
+
+
+def test_only_the_stored_articles_of_files_unchanged_since_are_read_back(tmp_path: Path) -> None:
+    """A build reads back the article stored for each content file whose size and modification time
+    are those it had then, a row at a time; the rows of files changed, gone or unknown are not even
+    unpickled (here they could not be)."""
+    article = replace(parse("title: Kept\ndate: 2024-05-01"), body="")
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        cache.store_articles([("kept.md", 10, 20, (article, "its facts"))])
+        for path in ("grown.md", "touched.md", "gone.md"):
+            cache.db.execute("INSERT INTO files VALUES (?, 10, 20, ?)", (path, b"not a pickle"))
+    files = {
+        "kept.md": SourceFile("kept.md", "", 10, 20),
+        "grown.md": SourceFile("grown.md", "", 11, 20),
+        "touched.md": SourceFile("touched.md", "", 10, 21),
+        "new.md": SourceFile("new.md", "", 10, 20),
+    }
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        [(source, back, facts)] = cache.unchanged_articles(files)
+    assert source is files["kept.md"] and facts == "its facts"
+    assert (back.path, back.title, back.date) == (article.path, "Kept", article.date)
 
 
 def test_a_summary_beyond_ascii_is_kept_as_utf8_and_shown_as_written(tmp_path: Path) -> None:
@@ -168,7 +190,7 @@ def test_a_summary_beyond_ascii_is_kept_as_utf8_and_shown_as_written(tmp_path: P
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         cache.store_articles([("long.md", 1, 1, (long[0], long[1]))])
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        [(_, _, (_, facts))] = cache.articles().values()
+        [(_, _, facts)] = cache.unchanged_articles({"long.md": SourceFile("long.md", "", 1, 1)})
     assert facts.summary == long[1].summary
 
 
