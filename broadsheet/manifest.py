@@ -121,7 +121,7 @@ def live_manifest(output: Path) -> tuple[str, list[str]]:
     except OSError:
         return "", []
     paths = _manifest_paths(text)
-    if paths is None:  # not written as `seal` writes it: read whole
+    if paths is None:  # not written as `write_manifest` writes it: read whole
         paths = list(files_of(parsed(text)))
     return text, paths
 
@@ -138,7 +138,7 @@ _FILES_KEY = '"files": {'
 
 
 def _manifest_paths(text: str) -> list[str] | None:
-    """The paths a manifest lists, in order, read from its text as `seal` writes it (json.dumps with
+    """The paths a manifest lists, in order, read from its text as `write_manifest` writes it (json.dumps with
     sorted keys, so "files" follows "errors", whose strings cannot hold the key unescaped); None for
     any other text."""
     if not text.endswith(f'"version": {MANIFEST_VERSION}}}'):

@@ -73,16 +73,15 @@ def load_content(
     articles: list[Article] = []
     facts: dict[str, Facts] = {}
     errors: list[BroadsheetError] = []
-    unread = {source.rel: source for source in markdown}  # (in scan order: so are the files left to parse)
-    for source, article, fact in cache.unchanged_articles(unread) if cache else ():
-        del unread[source.rel]
+    # The files to parse, by path: every file, less those whose article the cache holds (in scan order).
+    to_parse = {source.rel: source for source in markdown}
+    for source, article, fact in cache.unchanged_articles(to_parse) if cache else ():
+        del to_parse[source.rel]
         articles.append(_path_shared(article, source.rel))
         facts[article.path] = fact
-    pending = list(unread.values())
-    del unread
+    pending = list(to_parse.values())
 
     fresh: dict[str, tuple[str, str]] = {}
-    stats = {source.rel: source for source in pending}
     done = 0
 
     def batches() -> Iterator[list[tuple[str, bytes]]]:
@@ -109,7 +108,7 @@ def load_content(
                 errors.append(error)
                 continue
             article, fact, html, terms = parsed
-            source = stats[rel]
+            source = to_parse[rel]
             articles.append(_path_shared(share_names(article), source.rel))
             facts[article.path] = fact
             parsed_now.append((rel, source.size, source.mtime_ns, (article, fact)))
