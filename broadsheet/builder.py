@@ -162,7 +162,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                         settings,
                         output_dir,
                         config,
-                        lambda site, facts, html_of: Renderer(site, config, env, facts, html_of),
+                        lambda site, bodies: Renderer(site, config, env, bodies.facts, bodies),
                         templates_dir,
                         options.drafts,
                     )
@@ -188,9 +188,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 if cache_file
                 else contextlib.nullcontext()
             )
-            articles, facts, fresh, errors, parsed = load_content(
-                markdown, config.tz, cache, options.executor, jobs, progress
-            )
+            articles, fresh, errors, parsed = load_content(markdown, config.tz, cache, options.executor, jobs, progress)
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors
             if errors and not options.keep_going:
@@ -198,7 +196,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 record_failed_build(output_dir, [str(e) for e in failed])  # so publish refuses the old pages
                 raise BuildFailed(failed)
             bodies = CachedBodies(fresh, cache_file)
-            renderer = Renderer(site, config, env, facts, bodies)
+            renderer = Renderer(site, config, env, bodies.facts, bodies)
             extras = {
                 "precompress": options.precompress,
                 "errors": [str(e) for e in errors],
@@ -228,7 +226,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                 cache.set("stamp", None if errors else with_output(inputs, output_dir))
                 cache.set_blob("last", (len(site.articles), stats.files))
                 if records_kept and not errors and not options.precompress:
-                    save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
+                    save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site)
                 else:  # the cache's page records may not describe this output: no quick rebuild after it
                     forget_snapshot(cache)
     seconds = time.perf_counter() - started

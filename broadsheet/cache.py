@@ -1,10 +1,11 @@
 """The persistent build cache: one SQLite file under `.broadsheet-cache/`, safe to delete.
 
 What it remembers, each keyed so a stale entry can never be used:
-- per content file: its stat signature (size, mtime) -> the parsed Article and the small facts of
-  its rendered body, so an untouched file is not even read; the Article carries its content digest;
-- per content digest: the body HTML, so a template change never re-parses Markdown, and the
-  body's search terms, which only the search index reads (so they are not kept in memory);
+- per content file: its stat signature (size, mtime) -> the parsed Article, so an untouched file is
+  not even read; the Article carries its content digest;
+- per content digest: the body HTML, so a template change never re-parses Markdown; the body's
+  search terms, which only the search index reads; and the small facts pages show of it (its word
+  count and summary), read when a page asks for them: none of these is kept in memory for the site;
 - per output page: the fingerprint of everything the page shows -> the digest of the bytes written,
   so a page whose inputs did not change is not rendered again; and the articles the page depends on
   (named by its context or read by its templates), indexed by article, so after an edit that keeps
@@ -30,9 +31,9 @@ from typing import Any
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.load import SourceFile
-from broadsheet.model import Article, share_names
+from broadsheet.model import Article, Facts, share_names
 
-SCHEMA = 7
+SCHEMA = 8
 CACHE_DIR = ".broadsheet-cache"
 _OUTPUT_MODULES = (
     "assets", "builder", "cache", "config", "deps", "edit_build", "feeds", "fileops", "forked", "frontmatter",
@@ -84,7 +85,7 @@ class BuildCache:
             """
             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
             CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, article BLOB);
-            CREATE TABLE markdown (digest TEXT PRIMARY KEY, terms TEXT, rendered TEXT);
+            CREATE TABLE markdown (digest TEXT PRIMARY KEY, words INTEGER, summary TEXT, terms TEXT, rendered TEXT);
             CREATE TABLE pages (path TEXT PRIMARY KEY, key TEXT, digest TEXT, deps TEXT);
             CREATE TABLE readers (article TEXT PRIMARY KEY, pages TEXT);
             CREATE TABLE built (path TEXT PRIMARY KEY, digest TEXT, terms TEXT);
@@ -138,18 +139,18 @@ class BuildCache:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"b:{key}", pickle.dumps(value, 5)))
 
     # --- parsed files ---------------------------------------------------------------------------
-    def unchanged_articles(self, files: Mapping[str, SourceFile]) -> Iterator[tuple[SourceFile, Article, Any]]:
-        """The stored article (without its body) and facts of each of `files` (by path) whose size and
+    def unchanged_articles(self, files: Mapping[str, SourceFile]) -> Iterator[tuple[SourceFile, Article]]:
+        """The stored article (without its body) of each of `files` (by path) whose size and
         modification time are those it was stored with, a row at a time. (Read into one dict first,
         every row's leftovers, freed among the articles kept, stayed with the process: a template
         change's build at 100,000 articles started its render at about 295 MB, not 249-253 MB.)"""
         for path, size, mtime, blob in self.db.execute("SELECT path, size, mtime, article FROM files"):
             source = files.get(path)
             if source is not None and source.size == size and source.mtime_ns == mtime:
-                article, facts = pickle.loads(blob)
-                yield source, share_names(article), facts
+                yield source, share_names(pickle.loads(blob))
 
-    def store_articles(self, entries: Iterable[tuple[str, int, int, Any]]) -> None:
+    def store_articles(self, entries: Iterable[tuple[str, int, int, Article]]) -> None:
+        """(path, size, mtime_ns, article without its body) of files parsed."""
         self.db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
             ((p, s, m, pickle.dumps(a, pickle.HIGHEST_PROTOCOL)) for p, s, m, a in entries),
@@ -159,10 +160,13 @@ class BuildCache:
         self._delete_except("files", "path", keep)
 
     # --- rendered Markdown (search terms and body HTML by content digest) ----------------------------
-    def store_rendered(self, items: Iterable[tuple[str, str, str]]) -> None:
-        """(digest, body HTML, search terms) of articles parsed."""
-        # Terms before the HTML in each row: reading them does not walk the HTML's overflow pages.
-        self.db.executemany("INSERT OR REPLACE INTO markdown VALUES (?, ?, ?)", ((d, t, h) for d, h, t in items))
+    def store_rendered(self, items: Iterable[tuple[str, str, str, tuple[int, str | bytes]]]) -> None:
+        """(digest, body HTML, search terms, facts) of articles parsed."""
+        # Small first: the facts stay in the row's first page whatever its size, and reading them or
+        # the terms does not walk the HTML's overflow pages.
+        self.db.executemany(
+            "INSERT OR REPLACE INTO markdown VALUES (?, ?, ?, ?, ?)", ((d, *f, t, h) for d, h, t, f in items)
+        )
 
     def prune_rendered(self, live: set[str]) -> None:
         self._delete_except("markdown", "digest", live)
@@ -350,13 +354,20 @@ class RelatedAnswers(_Reader):
 
 
 class CachedBodies(_Reader):
-    """Article bodies as Markdown rendering left them: the HTML (calling it) and the search terms
-    (`terms`). This build's fresh renders are in memory (digest -> (html, terms)), the rest are
-    read from the cache on demand: a site's bodies and terms are never all in memory at once."""
+    """What Markdown rendering made of article bodies: the HTML (calling it), the search terms
+    (`terms`) and the facts pages show (`facts`). This build's fresh renders are in memory (digest
+    -> (html, terms, facts)), the rest are read from the cache on demand: a site's bodies, terms and
+    facts are never all in memory at once."""
 
-    def __init__(self, fresh: dict[str, tuple[str, str]], cache_path: Path | None) -> None:
+    # Facts kept once read. A page asks for each of its articles' two or three times in a row, and a
+    # build rendering every page asks for an article's on all its lists within a short stretch
+    # (render_stage.render_order): a few thousand serve most questions however large the site is.
+    FACTS_KEPT = 4096
+
+    def __init__(self, fresh: dict[str, tuple[str, str, Facts]], cache_path: Path | None) -> None:
         super().__init__(cache_path)
         self.fresh = fresh
+        self._facts: dict[str, Facts] = {}
 
     def __call__(self, article: Article) -> str:
         return self._get(article.digest, article.path, 0, "rendered")
@@ -369,14 +380,31 @@ class CachedBodies(_Reader):
         """`terms` of the article whose content digest is `digest`, where there is no Article."""
         return self._get(digest, None, 1, "terms")
 
+    def facts(self, article: Article) -> Facts:
+        """Its word count and summary."""
+        digest = article.digest
+        kept = self._facts
+        found = kept.get(digest)
+        if found is None:
+            fresh = self.fresh.get(digest)
+            if fresh is not None:
+                return fresh[2]
+            found = kept[digest] = Facts(*self._read(digest, article.path, "words, summary"))
+            if len(kept) > self.FACTS_KEPT:
+                del kept[next(iter(kept))]  # the first kept: a dict keeps its keys in order
+        return found
+
     def _get(self, digest: str, path: str | None, index: int, column: str) -> str:
         found = self.fresh.get(digest)
         if found is not None:
             return found[index]
-        row = self._row(f"SELECT {column} FROM markdown WHERE digest=?", digest)  # noqa: S608
+        return self._read(digest, path, column)[0]
+
+    def _read(self, digest: str, path: str | None, columns: str) -> tuple:
+        row = self._row(f"SELECT {columns} FROM markdown WHERE digest=?", digest)  # noqa: S608
         if row is None:  # named by the article's file, or where there is none, by the cache's
             raise BroadsheetError(
                 f"build cache lost a rendered body ({digest}); delete .broadsheet-cache and build again",
                 path=path or str(self.cache_path),
             )
-        return row[0]
+        return row

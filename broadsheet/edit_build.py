@@ -1,15 +1,15 @@
 """The quick rebuild after edits that keep the site's structure: the site model is patched, not made.
 
-A clean build leaves a snapshot of its site model beside the cache: every article, indexed, with
-the small facts of its body. When the next build finds only a few content files changed, each still
-with the same path, URL, date and memberships (deps.structure_of) and nothing else changed (no
-file added or deleted, same templates, settings and assets, the output folder as that build left
-it), the site has the same pages listing the same articles in the same order. Only the pages that
-read an edited article (the cache's readers index) can differ, and the search files holding its
-words. This build parses the edited files, swaps them into the snapshot, renders those pages and
-writes only them, without loading every cached article, indexing the site, planning every page or
-passing every output through the writer. Anything else is left to the full build, which gives the
-same bytes (tests/test_edit_build.py).
+A clean build leaves a snapshot of its site model beside the cache: every article, indexed (the
+facts of their bodies stay in the cache, read when a page asks for them). When the next build finds
+only a few content files changed, each still with the same path, URL, date and memberships
+(deps.structure_of) and nothing else changed (no file added or deleted, same templates, settings and
+assets, the output folder as that build left it), the site has the same pages listing the same
+articles in the same order. Only the pages that read an edited article (the cache's readers index)
+can differ, and the search files holding its words. This build parses the edited files, swaps them
+into the snapshot, renders those pages and writes only them, without loading every cached article,
+indexing the site, planning every page or passing every output through the writer. Anything else is
+left to the full build, which gives the same bytes (tests/test_edit_build.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import pickle
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
 
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers, dependency_string
@@ -30,10 +30,10 @@ from broadsheet.feeds import feed_specs
 from broadsheet.hosting import HEADERS_FILE, headers_file
 from broadsheet.load import SourceFile, read_source, replace_articles
 from broadsheet.manifest import manifest_signature
-from broadsheet.model import Article, Period, Site, Term
+from broadsheet.model import Article, Facts, Period, Site, Term
 from broadsheet.output import Output
 from broadsheet.parse_stage import parse_files
-from broadsheet.render import Facts, Renderer
+from broadsheet.render import Renderer
 from broadsheet.render_stage import CachedRelated, RenderPlan, all_jobs
 from broadsheet.search_stage import SearchOutputs
 from broadsheet.urls import output_path
@@ -45,13 +45,14 @@ MAX_EDITED = 32  # more files changed at once: the full build, which parses them
 MAX_PATCHED = 64
 _SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
 # The snapshot's articles are pickled this many at a time. One pickle of the whole site model (the
-# articles, their facts, and the indexes naming them) made the pickler note every object it wrote, to
-# write an object met again as a reference: at 100,000 articles its table of them, and the state
-# tuples it kept alive, took the build process from 239 to 363 MB while it wrote the snapshot, after
-# the site was swapped in, when a cold build peaks. Each part has a pickle of its own (what its articles
-# share, their tag and author names, is noted once in it), and the indexes name articles by position.
+# articles, their facts as they were kept then, and the indexes naming them) made the pickler note
+# every object it wrote, to write an object met again as a reference: at 100,000 articles its table
+# of them, and the state tuples it kept alive, took the build process from 239 to 363 MB while it
+# wrote the snapshot, after the site was swapped in, when a cold build peaks. Each part has a pickle
+# of its own (what its articles share, their tag and author names, is noted once in it), and the
+# indexes name articles by position.
 _SNAPSHOT_PART = 1024
-_SNAPSHOT_FORMAT = 2  # the layout of the snapshot file, checked first
+_SNAPSHOT_FORMAT = 3  # the layout of the snapshot file, checked first
 _SNAPSHOT_BUFFER = 1 << 16  # bytes read at a time: a pickle frame
 
 
@@ -62,7 +63,6 @@ class Snapshot:
     settings: str  # input_stamps.settings_stamp: templates, assets, settings, code
     files: dict[str, tuple[int, int]]  # every Markdown file: path -> (size, mtime_ns)
     site: Site
-    facts: dict[str, Facts]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Edits:
 
     output: str  # manifest.manifest_signature of the output folder they left
     files: dict[str, tuple[int, int]]
-    articles: dict[str, tuple[Article, Facts]]
+    articles: dict[str, Article]
     settings: str  # the snapshot's: a build with other templates or settings need not load it
 
 
@@ -89,7 +89,6 @@ def save_snapshot(
     output: str,
     markdown: list[SourceFile],
     site: Site,
-    facts: Mapping[str, Facts],
 ) -> None:
     """Keep the model of a clean full build for the quick rebuilds after it.
 
@@ -103,13 +102,12 @@ def save_snapshot(
     articles = site.articles
     try:
         # Written as it is pickled (never all in memory: 55 MB at 100k articles), in parts (see
-        # `_SNAPSHOT_PART`): the header, the articles with their facts a part at a time, then the
+        # `_SNAPSHOT_PART`): the header, the articles a part at a time, then the
         # indexes, which name each article by its position.
         with open(staged, "wb") as handle:
             pickle.dump((_SNAPSHOT_FORMAT, token, settings, files, len(articles)), handle, pickle.HIGHEST_PROTOCOL)
             for start in range(0, len(articles), _SNAPSHOT_PART):
-                part = [(a, facts[a.path]) for a in articles[start : start + _SNAPSHOT_PART]]
-                pickle.dump(part, handle, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(articles[start : start + _SNAPSHOT_PART], handle, pickle.HIGHEST_PROTOCOL)
             pickle.dump(_indexes(site), handle, pickle.HIGHEST_PROTOCOL)
         os.replace(staged, target)
     except BaseException:
@@ -140,13 +138,11 @@ def _load_snapshot(cache: BuildCache) -> Snapshot | None:
             form, found, settings, files, count = pickle.load(stream)
             if form != _SNAPSHOT_FORMAT or found != token:
                 return None
-            pairs: list[tuple[Article, Facts]] = []
-            while len(pairs) < count:
-                pairs += pickle.load(stream)
-            articles, facts = zip(*pairs, strict=True) if pairs else ((), ())
-            del pairs  # (a tuple per article, while the indexes are made)
-            site = _indexed(articles, *pickle.load(stream))
-        return Snapshot(settings, files, site, dict(zip(map(attrgetter("path"), articles), facts, strict=True)))
+            articles: list[Article] = []
+            while len(articles) < count:
+                articles += pickle.load(stream)
+            site = _indexed(tuple(articles), *pickle.load(stream))
+        return Snapshot(settings, files, site)
     except Exception:  # noqa: BLE001 - unreadable in any way, or from another version: a full build makes a new one
         return None
 
@@ -189,7 +185,7 @@ def quick_rebuild(
     settings: str,
     output_dir: Path,
     config: SiteConfig,
-    make_renderer: Callable[[Site, dict[str, Facts], CachedBodies], Renderer],
+    make_renderer: Callable[[Site, CachedBodies], Renderer],
     templates_dir: Path,
     drafts: bool,
 ) -> QuickResult | None:
@@ -214,7 +210,7 @@ def _rebuild(
     markdown: list[SourceFile],
     settings: str,
     config: SiteConfig,
-    make_renderer: Callable[[Site, dict[str, Facts], CachedBodies], Renderer],
+    make_renderer: Callable[[Site, CachedBodies], Renderer],
     templates_dir: Path,
     drafts: bool,
 ) -> QuickResult | None:
@@ -234,17 +230,16 @@ def _rebuild(
         return None
     by_path = {a.path: a for a in snapshot.site.articles}
     patched = {**edits.articles}
-    fresh: dict[str, tuple[str, str]] = {}
+    fresh: dict[str, tuple[str, str, Facts]] = {}
     for rel, (article, facts, html, terms) in parsed.items():
         old = by_path.get(rel)
         if old is None or structure_of(old) != structure_of(article) or (article.draft and not drafts):
             return None
-        patched[rel] = (article, facts)
-        fresh[article.digest] = (html, terms)
-    site = replace_articles(snapshot.site, {path: article for path, (article, _) in patched.items()})
-    facts = {**snapshot.facts, **{path: fact for path, (_, fact) in patched.items()}}
+        patched[rel] = article
+        fresh[article.digest] = (html, terms, facts)
+    site = replace_articles(snapshot.site, patched)
     bodies = CachedBodies(fresh, cache.path)
-    renderer = make_renderer(site, facts, bodies)
+    renderer = make_renderer(site, bodies)
     changed = set(parsed)
 
     manifest = check.live
@@ -278,14 +273,14 @@ def _rebuild(
     except MissingOutput:
         return None  # a file of the live site is gone: the full build finds out which
     by_rel = {f.rel: f for f in edited}
-    cache.store_articles((rel, by_rel[rel].size, by_rel[rel].mtime_ns, (a, f)) for rel, (a, f, _, _) in parsed.items())
-    cache.store_rendered((a.digest, html, terms) for a, _, html, terms in parsed.values())
+    cache.store_articles((rel, by_rel[rel].size, by_rel[rel].mtime_ns, a) for rel, (a, *_) in parsed.items())
+    cache.store_rendered((a.digest, html, terms, f) for a, f, html, terms in parsed.values())
     digests = stats.digests
     cache.store_pages((path, key or "", digests[path], dependency_string(deps)) for path, _, deps, key in rendered)
     search.remember(digests)
     cache.record_built(((p, a.digest) for p, (a, *_) in parsed.items()), ())
     if len(patched) >= MAX_PATCHED:
-        save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site, facts)
+        save_snapshot(cache, settings, manifest_signature(output_dir), markdown, site)
     else:
         signatures = {**edits.files, **{f.rel: (f.size, f.mtime_ns) for f in edited}}
         cache.set_blob(_EDITS, Edits(manifest_signature(output_dir), signatures, patched, settings))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from sys import intern
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,15 @@ def share_names(article: Article) -> Article:
         if type(value) is str:
             put(article, field_name, intern(value))
     return article
+
+
+class Facts(NamedTuple):
+    """What pages show of an article's rendered body besides the body itself. Stored with the body,
+    by its content digest (cache.CachedBodies.facts), and read when a page asks for them: kept in
+    memory for every article, they were a third of what the build process held for each."""
+
+    words: int
+    summary: str  # its first paragraph, summarised; "" when the article has a summary of its own
 
 
 @dataclass(frozen=True)

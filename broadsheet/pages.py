@@ -29,8 +29,8 @@ class Page:
     url: str  # site-relative, "" for the front page
     template: str
     make_context: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
-    # For a list whose entries other lists show too (the front page, tag, source and author lists):
-    # the date of its newest article. See render_stage.render_order.
+    # For a list of articles (the front page, tag, source, author and day lists): the date of its
+    # newest article. See render_stage.render_order.
     entries_date: datetime | None = None
     _context: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -382,7 +382,7 @@ def _other_pages(site: Site, config: SiteConfig, only: Container[str] | None) ->
 
     for period, older, newer in _neighbours(site.days):
         if wanted(period.url):
-            yield Page(period.url, "list.html", day_context(period, older, newer))
+            yield Page(period.url, "list.html", day_context(period, older, newer), period.articles[0].date)
 
     fixed = (
         Page("archive/", "archive.html", _fixed({"years": site.years, "months": site.months, "title": "Archive"})),

@@ -19,8 +19,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.executors import chunked, open_executor
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
-from broadsheet.model import Article, share_names
-from broadsheet.render import Facts, compact_text
+from broadsheet.model import Article, Facts, share_names
 from broadsheet.search_index import article_terms
 
 Progress = Callable[[str, int, int], None]
@@ -43,7 +42,7 @@ def parse_files(items: Sequence[tuple[str, bytes]], timezone: str) -> list[tuple
         except BroadsheetError as exc:
             results.append((rel, None, exc))
             continue
-        facts = Facts(rendered.words, "" if article.summary else compact_text(summarise(rendered.first_paragraph)))
+        facts = Facts(rendered.words, "" if article.summary else summarise(rendered.first_paragraph))
         terms = article_terms(article, rendered.text)
         results.append((rel, (replace(article, body=""), facts, rendered.html, terms), None))
     return results
@@ -64,24 +63,22 @@ def load_content(
     executor_spec: str | None,
     jobs: int,
     progress: Progress,
-) -> tuple[list[Article], dict[str, Facts], dict[str, tuple[str, str]], list[BroadsheetError], int]:
-    """Every article (from the cache when its file is untouched), its facts, errors, and the body
-    HTML and search terms made now: in the cache (committed, for the render and search stages to
-    read) or, without one, in memory (content digest -> (html, terms)).
+) -> tuple[list[Article], dict[str, tuple[str, str, Facts]], list[BroadsheetError], int]:
+    """Every article (from the cache when its file is untouched), errors, and the body HTML, search
+    terms and facts made now: in the cache (committed, for the render and search stages to read)
+    or, without one, in memory (content digest -> (html, terms, facts)).
 
     Files are read batch by batch with a few batches in flight, so memory does not grow with the site."""
     articles: list[Article] = []
-    facts: dict[str, Facts] = {}
     errors: list[BroadsheetError] = []
     # The files to parse, by path: every file, less those whose article the cache holds (in scan order).
     to_parse = {source.rel: source for source in markdown}
-    for source, article, fact in cache.unchanged_articles(to_parse) if cache else ():
+    for source, article in cache.unchanged_articles(to_parse) if cache else ():
         del to_parse[source.rel]
         articles.append(_path_shared(article, source.rel))
-        facts[article.path] = fact
     pending = list(to_parse.values())
 
-    fresh: dict[str, tuple[str, str]] = {}
+    fresh: dict[str, tuple[str, str, Facts]] = {}
     done = 0
 
     def batches() -> Iterator[list[tuple[str, bytes]]]:
@@ -100,8 +97,8 @@ def load_content(
 
     def collect(results: list[tuple[str, Any, Any]]) -> None:
         nonlocal done, batches_stored
-        parsed_now: list[tuple[str, int, int, tuple[Article, Facts]]] = []
-        bodies_now: list[tuple[str, str, str]] = []
+        parsed_now: list[tuple[str, int, int, Article]] = []
+        bodies_now: list[tuple[str, str, str, Facts]] = []
         for rel, parsed, error in results:
             done += 1
             if error is not None:
@@ -110,9 +107,8 @@ def load_content(
             article, fact, html, terms = parsed
             source = to_parse[rel]
             articles.append(_path_shared(share_names(article), source.rel))
-            facts[article.path] = fact
-            parsed_now.append((rel, source.size, source.mtime_ns, (article, fact)))
-            bodies_now.append((article.digest, html, terms))
+            parsed_now.append((rel, source.size, source.mtime_ns, article))
+            bodies_now.append((article.digest, html, terms, fact))
         if cache:
             cache.store_articles(parsed_now)
             cache.store_rendered(bodies_now)
@@ -120,7 +116,7 @@ def load_content(
             if batches_stored % _COMMIT_EVERY == 0:
                 cache.checkpoint()
         else:
-            fresh.update((digest, (html, terms)) for digest, html, terms in bodies_now)
+            fresh.update((digest, (html, terms, fact)) for digest, html, terms, fact in bodies_now)
         progress("parse", done, len(pending))
 
     progress("parse", 0, len(pending))
@@ -135,5 +131,5 @@ def load_content(
     if cache:
         cache.forget_articles_except({source.rel for source in markdown})
         cache.prune_rendered({a.digest for a in articles})
-        cache.checkpoint()  # the render stage reads body HTML through its own connections
-    return articles, facts, fresh, errors, len(pending)
+        cache.checkpoint()  # the render stage reads bodies and facts through its own connections
+    return articles, fresh, errors, len(pending)

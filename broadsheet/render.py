@@ -13,7 +13,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
-from typing import Any, NamedTuple
+from typing import Any
 
 from jinja2 import (
     Environment,
@@ -38,7 +38,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.deps import TEMPLATE_DEP
 from broadsheet.errors import BroadsheetError
 from broadsheet.markdown import is_safe_url
-from broadsheet.model import Article, Site
+from broadsheet.model import Article, Facts, Site
 from broadsheet.output import Output
 from broadsheet.pages import DayGroup, Page, PagePlan, RelatedFinder, day_label, page_plan, period_label, plan_pages
 from broadsheet.urls import output_path, slugify
@@ -196,29 +196,12 @@ def make_environment(templates_dir: Path, bytecode_dir: Path | None = None) -> E
     return env
 
 
-def compact_text(text: str) -> str | bytes:
-    """`text` as it takes least memory to keep: itself when ASCII (a byte a character), else its
-    UTF-8 bytes. A str with one character beyond Latin-1 takes two or four bytes for each, and
-    once pickled (the cache stores every article's facts) it also keeps a UTF-8 copy of itself."""
-    return text if text.isascii() else text.encode()
-
-
-class Facts(NamedTuple):
-    """What pages need from an article's rendered body besides the body itself, kept in memory for
-    every article: as little as that (a tuple: smaller than a dataclass, and read back from the
-    cache without Python code). The search terms stay in the cache (cache.CachedBodies)."""
-
-    words: int
-    # Its first paragraph, summarised; "" when the article has a summary of its own. UTF-8 bytes when
-    # not ASCII (`compact_text`): the "…" that ends most summaries makes a str two bytes a character.
-    summary: str | bytes
-
-
 class Renderer:
     """Renders pages of one site with one template environment (loaded and compiled once).
 
-    `facts` holds the small per-article results of Markdown rendering; `html_of` fetches an
-    article's body HTML on demand, so a rebuild that renders few pages loads few bodies.
+    `facts` gives an article's small results of Markdown rendering (its word count and summary),
+    `html_of` its body HTML: both on demand, so a rebuild that renders few pages loads few bodies,
+    and a build that renders every page holds neither for every article.
     """
 
     ITEMS_KEPT = 16384  # list entries kept for reuse (about 1 kB each)
@@ -228,12 +211,12 @@ class Renderer:
         site: Site,
         config: SiteConfig,
         env: Environment,
-        facts: Mapping[str, Facts],
+        facts: Callable[[Article], Facts],
         html_of: Callable[[Article], str],
     ) -> None:
         self.site = site
         self.config = config
-        self.facts: Mapping[str, Facts] = facts
+        self.facts = facts
         self.html_of = html_of
         self.env = env
         # Tag name -> (slug, (name, href)): a few hundred spellings, shared by every article.
@@ -275,10 +258,12 @@ class Renderer:
         )
 
     @classmethod
-    def detached(cls, config: SiteConfig, env: Environment, html_of: Callable[[Article], str]) -> Renderer:
+    def detached(
+        cls, config: SiteConfig, env: Environment, facts: Callable[[Article], Facts], html_of: Callable[[Article], str]
+    ) -> Renderer:
         """A renderer for pages whose contexts come ready-made from another process (render_stage's
-        lean workers): it holds no site; `facts` and `site_globals` are set for each batch."""
-        return cls(Site((), (), (), (), (), (), ()), config, env, {}, html_of)
+        lean workers): it holds no site; `site_globals` are set for each batch."""
+        return cls(Site((), (), (), (), (), (), ()), config, env, facts, html_of)
 
     # --- helpers templates call -------------------------------------------------------------
     def item_html(self, article: Article, **options: Any) -> Markup:
@@ -369,11 +354,10 @@ class Renderer:
     def summary(self, article: Article) -> str:
         if article.summary:
             return article.summary
-        made = self.facts[article.path].summary
-        return made if type(made) is str else made.decode()
+        return self.facts(article).summary
 
     def reading_minutes(self, article: Article) -> int:
-        return max(1, round(self.facts[article.path].words / WORDS_PER_MINUTE))
+        return max(1, round(self.facts(article).words / WORDS_PER_MINUTE))
 
     def tag_links(self, article: Article) -> list[tuple[str, str]]:
         """(name, href) of each of the article's tags, once per slug (the first spelling wins).

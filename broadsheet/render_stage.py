@@ -2,8 +2,8 @@
 
 With a build cache, the render worker is lean: forked before the site is loaded, it holds none of
 it. It renders the article pages and the feeds, whose contexts are small (an article, its neighbours,
-its related stories; a feed's newest articles): each batch brings them, made here, with those
-articles' facts; bodies are read from the cache. This process renders the rest (lists, periods), and
+its related stories; a feed's newest articles): each batch brings them, made here; the articles'
+bodies and facts are read from the cache. This process renders the rest (lists, periods), and
 shipped batches too whenever it has nothing else to do. A forked worker would inherit the site
 instead, and every page of memory that either process writes after the fork (CPython's reference
 counts write to every object read) is then held twice: at 100,000 articles the worker held a second
@@ -22,7 +22,7 @@ import multiprocessing
 import pickle
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,7 @@ from broadsheet.feeds import FeedSpec, atom_feed
 from broadsheet.model import Article, Site
 from broadsheet.output import Placed
 from broadsheet.pages import Page, RelatedIndex
-from broadsheet.render import Facts, Renderer, make_environment
+from broadsheet.render import Renderer, make_environment
 from broadsheet.urls import output_path
 from broadsheet.write import SparePart
 
@@ -81,7 +81,7 @@ class LeanSetup:
 class Shipment(NamedTuple):
     """A batch for a lean worker (`RenderPlan.ship`)."""
 
-    articles: dict[str, tuple[Article, Facts]]  # those the batch's pages name, by path, with their facts
+    articles: dict[str, Article]  # those the batch's pages name, by path
     # (url, template, context) of each page, or a feed's FeedSpec, pickled with articles as references into `articles`
     contexts: bytes
     part: SparePart | None  # the spare tree's entries for the batch's files
@@ -142,7 +142,7 @@ class RenderPlan:
 
     def ship(self, jobs: Sequence[Job]) -> Shipment:
         """A batch for a lean worker: self-contained pages (`Page.self_contained`) with their contexts
-        (made here, then let go) and feeds, the articles they name with their facts, and the spare
+        (made here, then let go) and feeds, the articles they name, and the spare
         tree's entries for their files."""
         items: list[tuple[str, str, dict[str, Any]] | FeedSpec] = []
         paths: list[str] = []
@@ -157,7 +157,7 @@ class RenderPlan:
                 items.append(feed)
                 paths.append(feed.url)
         buffer = io.BytesIO()
-        packer = _Packer(buffer, self.renderer.facts)
+        packer = _Packer(buffer)
         packer.dump(items)
         part = self.tree.part(paths) if self.tree is not None else None
         key = self.fingerprints.global_key.decode() if self.fingerprints is not None else None
@@ -165,15 +165,16 @@ class RenderPlan:
 
 
 def render_order(entries_date: Callable[[int], datetime | None], jobs: Sequence[Job]) -> Sequence[Job]:
-    """The jobs in the order to render them: the lists that share entries (pages with an
-    `entries_date`, which `entries_date(job)` gives for a page's job) newest first, all in the
-    place of the first of them; the other jobs in plan order, which has the article pages first
-    (newest first too).
+    """The jobs in the order to render them: the lists of articles (pages with an `entries_date`,
+    which `entries_date(job)` gives for a page's job) newest first, all in the place of the first
+    of them; the other jobs in plan order, which has the article pages first (newest first too).
 
     An article's list entry is rendered once and reused by every list that shows it
-    (Renderer.item_html). In plan order its lists are far apart (tag by tag, each from newest to
-    oldest), so every entry would have to be kept until the last; swept by date, they come within
-    a short stretch of the build, and the renderer keeps only a window of recent entries."""
+    (Renderer.item_html), and its facts are read from the cache once for all of them if they come
+    close together (cache.CachedBodies.facts). In plan order its lists are far apart (tag by tag,
+    each from newest to oldest, then day by day), so every entry would have to be kept until the
+    last; swept by date, they come within a short stretch of the build, and the renderer keeps only
+    a window of recent entries, the bodies' reader a window of recent facts."""
 
     swept: list[tuple[datetime, Job]] = []
     rest = array("q")
@@ -202,19 +203,18 @@ def feed_context(spec: FeedSpec) -> dict[str, Any]:
 
 class _Packer(pickle.Pickler):
     """Pickles contexts with each article as its path (its persistent ID), noting the articles in
-    `articles`: one copy each however many pages of the batch name it, with its facts beside it."""
+    `articles`: one copy each however many pages of the batch name it."""
 
-    def __init__(self, file: io.BytesIO, facts: Mapping[str, Facts]) -> None:
+    def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.facts = facts
-        self.articles: dict[str, tuple[Article, Facts]] = {}
+        self.articles: dict[str, Article] = {}
 
     def persistent_id(self, obj: Any) -> str | None:
         if type(obj) is not Article:
             return None
         path = obj.path
         if path not in self.articles:
-            self.articles[path] = (obj, self.facts[path])
+            self.articles[path] = obj
         return path
 
 
@@ -242,7 +242,8 @@ def _init_lean_worker(setup: LeanSetup) -> None:
     """A lean worker's plan: the build's renderer made again, without a site."""
     gc.enable()  # forked while the build has the collector off (see builder): rendering makes cycles
     env = make_environment(setup.templates_dir, setup.bytecode_dir)
-    _init_worker(RenderPlan(Renderer.detached(setup.config, env, CachedBodies({}, setup.cache_path)), [], []))
+    bodies = CachedBodies({}, setup.cache_path)
+    _init_worker(RenderPlan(Renderer.detached(setup.config, env, bodies.facts, bodies), [], []))
 
 
 Finished = tuple[list[Rendered], dict, list]  # a batch, related-story answers, list entries rendered
@@ -266,17 +267,14 @@ def _run_shipped(shipment: Shipment) -> list[Rendered]:
     the contexts were made)."""
     plan = _worker_plan
     assert plan is not None
-    articles = {path: article for path, (article, _) in shipment.articles.items()}
-    plan.renderer.facts = {path: facts for path, (_, facts) in shipment.articles.items()}
     plan.renderer.site_globals.update(shipment.site_globals)
     unpickler = pickle.Unpickler(io.BytesIO(shipment.contexts))
-    unpickler.persistent_load = articles.__getitem__  # type: ignore[method-assign]
+    unpickler.persistent_load = shipment.articles.__getitem__  # type: ignore[method-assign]
     batch = [entry if type(entry) is FeedSpec else Page.made(*entry) for entry in unpickler.load()]
     if shipment.global_key is not None and plan.fingerprints is None:
         plan.fingerprints = Fingerprinter(shipment.global_key)  # shipped contexts name no groups: one serves all
     plan.tree = shipment.part
     rendered = plan.render(batch)
-    plan.renderer.facts = {}
     return rendered
 
 

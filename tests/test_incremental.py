@@ -499,13 +499,14 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
 
 def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(project: Path) -> None:
     """A build plans a job for every page of the site: a page by its index, a feed as ~index, all
-    in one array (no tuple and int object for each). The lists that share entries come newest first
-    in the place of the first of them; the other jobs keep their order."""
+    in one array (no tuple and int object for each). The lists of articles (day lists too) come
+    newest first in the place of the first of them; the other jobs keep their order."""
     config = load_config(project / "site.toml")
     markdown, _ = scan(project / "content")
-    articles, facts, fresh, _, _ = parse_stage.load_content(markdown, config.tz, None, "inline", 1, lambda *_: None)
+    articles, fresh, _, _ = parse_stage.load_content(markdown, config.tz, None, "inline", 1, lambda *_: None)
     site, _ = build_site(articles)
-    renderer = Renderer(site, config, render.make_environment(project / "templates"), facts, str)
+    bodies = CachedBodies(fresh, None)
+    renderer = Renderer(site, config, render.make_environment(project / "templates"), bodies.facts, bodies)
     pages = list(renderer.pages())
     jobs = render_stage.all_jobs(len(pages), 3)
     assert type(jobs) is array and jobs.itemsize == 8
@@ -518,6 +519,7 @@ def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(projec
     )
     first = min(ordered.index(job) for job in dated)
     assert list(ordered[first : first + len(dated)]) == dated  # all together, where the first was
+    assert {pages[job].url for job in dated} >= {period.url for period in site.days}  # day lists too
     shared = set(dated)
     others = [job for job in ordered if job not in shared]
     assert others == [job for job in jobs if job not in shared]
@@ -1220,14 +1222,13 @@ def test_each_article_holds_its_files_scan_entry_as_its_path(project: Path, tmp_
     markdown, _ = scan(project / "content")
     with BuildCache(tmp_path / "cache" / "build.sqlite") as cache:
         for parsed_now in (len(markdown), 0):  # parsed, then every one read back from the cache
-            articles, facts, _, errors, parsed = parse_stage.load_content(
+            articles, _, errors, parsed = parse_stage.load_content(
                 markdown, ZoneInfo("UTC"), cache, "inline", 1, lambda *_: None
             )
             assert (parsed, errors) == (parsed_now, [])
             by_path = {article.path: article for article in articles}
             assert sorted(by_path) == [f.rel for f in markdown]
             assert all(by_path[f.rel].path is f.rel for f in markdown)
-            assert set(facts) == set(by_path)
 
 
 def test_readers_found_again_hold_the_builds_own_path_objects(tmp_path: Path) -> None:

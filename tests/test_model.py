@@ -20,12 +20,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.builder import BuildOptions, build
-from broadsheet.cache import BuildCache
+from broadsheet.cache import BuildCache, CachedBodies
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 from broadsheet.frontmatter import parse_article
 from broadsheet.load import SourceFile, build_site
-from broadsheet.model import Article
+from broadsheet.model import Article, Facts
 from broadsheet.pages import Page, page_plan, plan_pages
 from broadsheet.parse_stage import parse_files
 from broadsheet.render import Renderer, make_environment
@@ -136,10 +136,10 @@ def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Pa
     share one copy of each tag, author and source name instead of holding one each."""
     front = "title: T{n}\ndate: 2024-05-0{n}\ntags: [Politics, Trade]\nauthors: [Ann Lee]\nsource: Wire Service"
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        cache.store_articles((f"{n}.md", 1, 1, (replace(parse(front.format(n=n)), body=""), None)) for n in (1, 2))
+        cache.store_articles((f"{n}.md", 1, 1, replace(parse(front.format(n=n)), body="")) for n in (1, 2))
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         files = {f"{n}.md": SourceFile(f"{n}.md", "", 1, 1) for n in (1, 2)}
-        first, second = (article for _, article, _ in cache.unchanged_articles(files))
+        first, second = (article for _, article in cache.unchanged_articles(files))
     assert (first.tags, first.authors, first.source) == (("Politics", "Trade"), ("Ann Lee",), "Wire Service")
     assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
     assert first.source is second.source
@@ -152,7 +152,7 @@ def test_only_the_stored_articles_of_files_unchanged_since_are_read_back(tmp_pat
     unpickled (here they could not be)."""
     article = replace(parse("title: Kept\ndate: 2024-05-01"), body="")
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        cache.store_articles([("kept.md", 10, 20, (article, "its facts"))])
+        cache.store_articles([("kept.md", 10, 20, article)])
         for path in ("grown.md", "touched.md", "gone.md"):
             cache.db.execute("INSERT INTO files VALUES (?, 10, 20, ?)", (path, b"not a pickle"))
     files = {
@@ -162,36 +162,53 @@ def test_only_the_stored_articles_of_files_unchanged_since_are_read_back(tmp_pat
         "new.md": SourceFile("new.md", "", 10, 20),
     }
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        [(source, back, facts)] = cache.unchanged_articles(files)
-    assert source is files["kept.md"] and facts == "its facts"
+        [(source, back)] = cache.unchanged_articles(files)
+    assert source is files["kept.md"]
     assert (back.path, back.title, back.date) == (article.path, "Kept", article.date)
 
 
-def test_a_summary_beyond_ascii_is_kept_as_utf8_and_shown_as_written(tmp_path: Path) -> None:
-    """Every article's summary stays in memory for the whole build. One that ends in "…" (cut
-    short) or has an accent is kept as UTF-8 bytes, a byte a character mostly, not as a str of two
-    bytes a character (plus the UTF-8 copy a str keeps once pickled into the cache); pages and
-    feeds show the same text."""
+def test_facts_are_read_by_digest_when_a_page_asks_and_only_a_few_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article's facts (word count, summary) are stored with its rendered body, by content digest,
+    and read when a page asks for them, not held for every article: this build's own from memory,
+    the others from the cache, and only the last few read kept. Pages show the summary as written."""
     long_para = "Café owners in the old town said " + "the harbour works went on all night " * 10
     files = [
         ("short.md", b"---\ntitle: Short\ndate: 2024-05-03\n---\nPlain words only.\n"),
         ("long.md", f"---\ntitle: Long\ndate: 2024-05-04\n---\n{long_para}\n".encode()),
+        ("own.md", b"---\ntitle: Own\ndate: 2024-05-05\nsummary: Its own.\n---\nBody words.\n"),
     ]
-    (_, short, _), (_, long, _) = parse_files(files, "UTC")
-    assert short[1].summary == "Plain words only."
-    assert isinstance(long[1].summary, bytes)
-    assert long[1].summary.decode().startswith("Café owners") and long[1].summary.decode().endswith("…")
-    site, _ = build_site([short[0], long[0]])
-    renderer = Renderer(
-        site, SiteConfig(root=tmp_path), make_environment(TEMPLATES), {a.path: f for a, f, *_ in (short, long)}, str
-    )
-    assert renderer.summary(long[0]) == long[1].summary.decode()
-    assert renderer.summary(short[0]) == "Plain words only."
-    with BuildCache(tmp_path / "cache.sqlite") as cache:
-        cache.store_articles([("long.md", 1, 1, (long[0], long[1]))])
-    with BuildCache(tmp_path / "cache.sqlite") as cache:
-        [(_, _, facts)] = cache.unchanged_articles({"long.md": SourceFile("long.md", "", 1, 1)})
-    assert facts.summary == long[1].summary
+    (_, short, _), (_, long, _), (_, own, _) = parse_files(files, "UTC")
+    assert short[1] == Facts(3, "Plain words only.") and own[1] == Facts(2, "")
+    assert long[1].summary.startswith("Café owners") and long[1].summary.endswith("…")
+    cache_file = tmp_path / "cache.sqlite"
+    with BuildCache(cache_file) as cache:
+        cache.store_rendered((a.digest, html, terms, facts) for a, facts, html, terms in (short, long, own))
+    reads: list[str] = []
+    read = CachedBodies._read
+
+    def counted(self: CachedBodies, digest: str, path: str | None, columns: str) -> tuple:
+        reads.append(path or "")
+        return read(self, digest, path, columns)
+
+    monkeypatch.setattr(CachedBodies, "_read", counted)
+    monkeypatch.setattr(CachedBodies, "FACTS_KEPT", 1)
+    bodies = CachedBodies({own[0].digest: ("<p>Body words.</p>", "body words", Facts(40, ""))}, cache_file)
+    site, _ = build_site([short[0], long[0], own[0]])
+    renderer = Renderer(site, SiteConfig(root=tmp_path), make_environment(TEMPLATES), bodies.facts, bodies)
+    assert renderer.summary(long[0]) == long[1].summary and renderer.reading_minutes(long[0]) == 1
+    assert bodies.facts(long[0]) == long[1] and reads == ["long.md"]  # kept once read
+    assert renderer.summary(short[0]) == "Plain words only." and reads == ["long.md", "short.md"]
+    assert renderer.summary(long[0]) == long[1].summary and reads == ["long.md", "short.md", "long.md"]
+    assert len(bodies._facts) == 1  # (the first read let go)
+    # This build's own, from memory; an article's own summary wins over the one made of its body.
+    assert (renderer.summary(own[0]), renderer.reading_minutes(own[0])) == ("Its own.", 1) and len(reads) == 3
+    assert bodies.facts(own[0]) == Facts(40, "")
+    lost = replace(short[0], digest="0" * 32)
+    with pytest.raises(BroadsheetError, match="lost a rendered body") as error:
+        renderer.summary(lost)
+    assert error.value.path == "short.md"
 
 
 # --- slugs and fields ---------------------------------------------------------------------------------
