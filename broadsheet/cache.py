@@ -160,7 +160,7 @@ class BuildCache:
         self._delete_except("files", "path", keep)
 
     # --- rendered Markdown (search terms and body HTML by content digest) ----------------------------
-    def store_rendered(self, items: Iterable[tuple[str, str, str, tuple[int, str | bytes]]]) -> None:
+    def store_rendered(self, items: Iterable[tuple[str, str, str, Facts]]) -> None:
         """(digest, body HTML, search terms, facts) of articles parsed."""
         # Small first: the facts stay in the row's first page whatever its size, and reading them or
         # the terms does not walk the HTML's overflow pages.
@@ -359,8 +359,8 @@ class CachedBodies(_Reader):
     -> (html, terms, facts)), the rest are read from the cache on demand: a site's bodies, terms and
     facts are never all in memory at once."""
 
-    # Facts kept once read. A page asks for each of its articles' two or three times in a row, and a
-    # build rendering every page asks for an article's on all its lists within a short stretch
+    # Facts kept once read. A page asks for an article's two or three times in a row, and a build
+    # rendering every page asks for an article's on all its lists within a short stretch
     # (render_stage.render_order): a few thousand serve most questions however large the site is.
     FACTS_KEPT = 4096
 

@@ -45,12 +45,12 @@ MAX_EDITED = 32  # more files changed at once: the full build, which parses them
 MAX_PATCHED = 64
 _SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
 # The snapshot's articles are pickled this many at a time. One pickle of the whole site model (the
-# articles, their facts as they were kept then, and the indexes naming them) made the pickler note
-# every object it wrote, to write an object met again as a reference: at 100,000 articles its table
-# of them, and the state tuples it kept alive, took the build process from 239 to 363 MB while it
-# wrote the snapshot, after the site was swapped in, when a cold build peaks. Each part has a pickle
-# of its own (what its articles share, their tag and author names, is noted once in it), and the
-# indexes name articles by position.
+# articles, with their facts then, and the indexes naming them) made the pickler note every object
+# it wrote, to write an object met again as a reference: at 100,000 articles its table of them, and
+# the state tuples it kept alive, took the build process from 239 to 363 MB while it wrote the
+# snapshot, after the site was swapped in, when a cold build peaks. Each part has a pickle of its
+# own (what its articles share, their tag and author names, is noted once in it), and the indexes
+# name articles by position.
 _SNAPSHOT_PART = 1024
 _SNAPSHOT_FORMAT = 3  # the layout of the snapshot file, checked first
 _SNAPSHOT_BUFFER = 1 << 16  # bytes read at a time: a pickle frame
@@ -102,8 +102,8 @@ def save_snapshot(
     articles = site.articles
     try:
         # Written as it is pickled (never all in memory: 55 MB at 100k articles), in parts (see
-        # `_SNAPSHOT_PART`): the header, the articles a part at a time, then the
-        # indexes, which name each article by its position.
+        # `_SNAPSHOT_PART`): the header, the articles a part at a time, then the indexes, which name
+        # each article by its position.
         with open(staged, "wb") as handle:
             pickle.dump((_SNAPSHOT_FORMAT, token, settings, files, len(articles)), handle, pickle.HIGHEST_PROTOCOL)
             for start in range(0, len(articles), _SNAPSHOT_PART):
