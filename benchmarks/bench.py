@@ -162,6 +162,7 @@ def main() -> None:
     t = time.perf_counter()
     make_corpus(site / "content", args.articles, args.seed)
     print(f"generated {args.articles} articles in {time.perf_counter() - t:.1f}s under {site}", file=sys.stderr)
+    os.sync()  # the corpus goes to disk now, not during the cold build
 
     rows = []
     extra = list(args.build_arg)
