@@ -653,6 +653,34 @@ def test_comparing_every_page_keeps_no_page_context(project: Path, monkeypatch: 
     assert [page.url for page in plans[0].pages if page._context is not None] == []
 
 
+def test_facts_read_from_the_cache_a_few_at_a_time_make_the_pages_a_build_holding_them_all_makes(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Articles' facts (word count, summary) are read from the cache when a page asks for them, in
+    every process, only a few kept at once (two here): the pages are those a build without a cache,
+    which holds every article's, makes, after a cold build and after an edit of an article's first
+    paragraph, which changes its summary."""
+    monkeypatch.setattr(CachedBodies, "FACTS_KEPT", 2)
+    log = os.open(tmp_path / "facts.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared with the workers
+    read = CachedBodies._read
+
+    def counted(self: CachedBodies, digest: str, path: str | None, columns: str) -> tuple:
+        if columns == "words, summary":
+            os.write(log, f"{digest}\n".encode())
+        return read(self, digest, path, columns)
+
+    monkeypatch.setattr(CachedBodies, "_read", counted)
+    cold_equals_incremental(project)
+    edit(first_article(project), "\n---\n", "\n---\nThe harbour reopened at dawn, said the port.\n\n")
+    assert cold_equals_incremental(project).parsed_files == 1
+    os.close(log)
+    digests = (tmp_path / "facts.log").read_text().split()
+    articles = len(list((project / "content").rglob("*.md")))
+    assert len(set(digests)) == articles and len(digests) > 2 * articles  # read again once let go
+    tag_lists = (project / "site" / "tags").rglob("index.html")
+    assert any("The harbour reopened at dawn, said the port." in page.read_text() for page in tag_lists)
+
+
 def test_search_terms_stay_in_the_cache_and_are_read_once_each(
     project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
