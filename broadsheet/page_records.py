@@ -48,11 +48,9 @@ class PageRecords:
             record = (key, dependency_string(deps))
         elif (planned := self.planned.pop(path, None)) is not None:  # the plan did
             record = (planned[0], dependency_string(planned[1] | deps))
-        if record is None:
-            pass
-        elif not isinstance(data, Placed):
+        if record is not None and not isinstance(data, Placed):
             self._undigested[path] = record
-        else:
+        elif record is not None:
             self._rows.append((path, record[0], data.digest, record[1]))
             if self.streamed and len(self._rows) >= _RECORDS_PER_WRITE:
                 self._put()

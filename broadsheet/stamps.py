@@ -40,15 +40,16 @@ def save_stamps(tree: Path, files: Iterable[str], touched: Sequence[str] | None)
     others = list(notes.items())[-1:]  # the other tree's, as they were
     del notes
     base = str(tree) + "/"
-    if touched is not None and len(touched) < FEW_TOUCHED and (stamps := _tree_stamps(note)):
-        del note
+    few = touched is not None and len(touched) < FEW_TOUCHED
+    stamps = _tree_stamps(note) if few else {}  # (unpickled only when it is kept)
+    del note
+    if few and stamps:
         for folder in _folders_of(touched):
             try:
                 stamps[folder] = os.stat(base + folder).st_mtime_ns
             except OSError:
                 stamps.pop(folder, None)
     else:
-        del note
         stamps = {folder: os.stat(base + folder).st_mtime_ns for folder in sorted(_folders_of(files))}
     mine = pickle.dumps(stamps, pickle.HIGHEST_PROTOCOL)
     del stamps  # (a folder a file at 100,000 articles: not held beside its pickle)
