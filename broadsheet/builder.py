@@ -137,13 +137,21 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
     env = make_environment(templates_dir, bytecode_dir)
     jobs = options.jobs or default_jobs()
 
-    # `background`: processes a build leaves working (spare_fill.SpareFill), waited for before the lock is let go.
+    # `background`: processes beside the build (the lean render workers, and the spare fill it leaves working,
+    # spare_fill.SpareFill), ended or waited for before the lock is let go.
     with build_lock(output_dir) as lock, _collector_paused(), contextlib.ExitStack() as background:
         recover(output_dir)
-        markdown, assets = scan(content_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
+        # Bodies in the cache (not only in memory): render workers can be lean, forked before the
+        # content is even listed. (Shut down after the render; at once if there is nothing to render.)
+        lean = background.enter_context(
+            lean_workers(LeanSetup(config, templates_dir, bytecode_dir, cache_file), jobs)
+            if cache_file
+            else contextlib.nullcontext()
+        )
+        markdown, assets = scan(content_dir)
         cache = BuildCache(cache_file) if cache_file else None
-        with cache or contextlib.nullcontext(), contextlib.ExitStack() as stack:
+        with cache or contextlib.nullcontext():
             settings = settings_stamp(
                 assets, templates_dir, config, (options.drafts, options.keep_going, options.precompress)
             )
@@ -182,12 +190,6 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                         rendered=quick.rendered,
                         quick=True,
                     )
-            # Bodies in the cache (not only in memory): render workers can be lean, forked before the load.
-            lean = stack.enter_context(
-                lean_workers(LeanSetup(config, templates_dir, bytecode_dir, cache_file), jobs)
-                if cache_file
-                else contextlib.nullcontext()
-            )
             articles, fresh, errors, parsed = load_content(markdown, config.tz, cache, options.executor, jobs, progress)
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors

@@ -78,6 +78,16 @@ def spare_in_step(output: Path) -> bool:
     )
 
 
+def child_processes() -> set[int]:
+    """This process's children, running or not yet waited for (Linux's /proc): whatever forked them,
+    multiprocessing or not."""
+    children: set[int] = set()
+    for thread in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{thread}/children") as listed:
+            children.update(int(pid) for pid in listed.read().split())
+    return children
+
+
 def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths the writer's `_Placer` is given from now on (files the build process places itself)."""
     placed: list[str] = []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 import weakref
 from array import array
@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from buildkit import child_processes
 
 from benchmarks.bench import make_corpus
 from broadsheet import builder, edit_build, feeds, output, page_records, parse_stage, render, render_stage, write
@@ -413,6 +414,32 @@ def test_the_lean_render_worker_renders_article_pages_without_the_site(
     assert_same_tree(root / "parallel", root / "sequential")
 
 
+def test_the_lean_render_worker_is_forked_before_the_content_is_listed_and_ended_when_not_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker that renders article pages already runs when the build lists the content folder,
+    so it shares none of what the build reads; a build with nothing to render ends it unused."""
+    root = big_project(tmp_path)
+    renders_of = log_renders(monkeypatch, tmp_path / "renders.log", lambda plan, item: template_of(item))
+    at_scan: list[set[int]] = []
+
+    def noting_children(content_dir: Path) -> Any:
+        at_scan.append(child_processes())
+        return scan(content_dir)
+
+    monkeypatch.setattr(builder, "scan", noting_children)
+    config = load_config(root=root)
+    before = child_processes()
+    build(config, BuildOptions(jobs=2))
+    workers = {int(pid) for pid, _ in renders_of()} - {os.getpid()}
+    assert len(workers) == 1 and workers <= at_scan[0] - before
+    assert child_processes() == before
+    threads = threading.active_count()
+    result = build(config, BuildOptions(jobs=2))  # nothing changed
+    assert result.stats.written == 0 and len(at_scan) == 2 and len(at_scan[1] - before) == 1
+    assert child_processes() == before and threading.active_count() == threads
+
+
 def test_batches_a_slow_worker_has_not_started_are_rendered_here_instead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -540,12 +567,12 @@ def test_a_write_that_stops_early_stops_the_render_workers(
                 raise OSError("no space left on device")
 
     monkeypatch.setattr(SpareTree, "write", failing_write)
-    before = set(multiprocessing.active_children())  # any an earlier test left are not this build's
+    before = child_processes()  # any an earlier test left are not this build's
     try:
         build(load_config(root=root), BuildOptions(jobs=2, cache=cache))
     except OSError as exc:  # while the error is handled (its traceback holds every frame of the build)
         assert "no space left" in str(exc)
-        assert set(multiprocessing.active_children()) - before == set()
+        assert child_processes() - before == set()
     else:
         pytest.fail("the build did not fail")
 
@@ -589,10 +616,10 @@ def test_a_render_worker_that_is_killed_fails_the_build_with_a_clear_error(
         return render_batch(self, items)
 
     monkeypatch.setattr(render_stage.RenderPlan, "render", killed_in_a_worker)
-    children = set(multiprocessing.active_children())
+    children = child_processes()
     with pytest.raises(BroadsheetError, match="worker process of the build stopped unexpectedly"):
         build(config, BuildOptions(jobs=2))
-    assert set(multiprocessing.active_children()) - children == set()
+    assert child_processes() - children == set()
     assert tree(root / "site") == before
     monkeypatch.undo()
     build(config, BuildOptions(jobs=2))  # and the next build works
