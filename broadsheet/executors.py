@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import pickle
 import signal
@@ -59,7 +60,7 @@ class ForkedWorkers(Executor):
         self._lock = threading.Condition()
         self._queue: deque[tuple[int, Future, bytes]] = deque()  # submitted, not yet sent
         self._workers: list[_Worker] = []
-        self._numbers = iter(range(1 << 62))
+        self._numbers = itertools.count()
         self._threads: list[threading.Thread] = []
         self._broken: str | None = None
         self._closed = False
@@ -203,15 +204,17 @@ def _serve(tasks: int, answers: int, initializer: Callable[..., None] | None, in
         try:
             initializer(*initargs)
         except BaseException as exc:  # noqa: BLE001 - every task is answered with it
+            exc.add_note("".join(traceback.format_exception(exc)).rstrip())
             failed = exc
     with open(tasks, "rb") as inbox, open(answers, "wb") as outbox:
         while (head := _read_exactly(inbox, _FRAME.size)) is not None:
             number, size = _FRAME.unpack(head)
+            data = inbox.read(size)
+            answer: tuple[bool, Any] = (False, failed)
             try:
-                fn, args, kwargs = pickle.loads(inbox.read(size))
-                if failed is not None:
-                    raise failed
-                answer: tuple[bool, Any] = (True, fn(*args, **kwargs))
+                if failed is None:
+                    fn, args, kwargs = pickle.loads(data)
+                    answer = (True, fn(*args, **kwargs))
             except BaseException as exc:  # noqa: BLE001 - sent back, raised where the answer is asked for
                 exc.add_note("".join(traceback.format_exception(exc)).rstrip())
                 answer = (False, exc)

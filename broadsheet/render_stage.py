@@ -1,13 +1,13 @@
 """The render stage: pages whose fingerprint changed are rendered, in worker processes too.
 
-With a build cache, the render worker is lean: forked before the site is loaded, it holds none of
-it. It renders the article pages and the feeds, whose contexts are small (an article, its neighbours,
-its related stories; a feed's newest articles): each batch brings them, made here; the articles'
-bodies and facts are read from the cache. This process renders the rest (lists, periods), and
-shipped batches too whenever it has nothing else to do. A forked worker would inherit the site
-instead, and every page of memory that either process writes after the fork (CPython's reference
-counts write to every object read) is then held twice: at 100,000 articles the worker held a second
-copy of most of the site model.
+With a build cache, the render worker is lean: forked before the content folder is even listed, it
+holds none of the site. It renders the article pages and the feeds, whose contexts are small (an
+article, its neighbours, its related stories; a feed's newest articles): each batch brings them,
+made here; the articles' bodies and facts are read from the cache. This process renders the rest
+(lists, periods), and shipped batches too whenever it has nothing else to do. A forked worker would
+inherit the site instead, and every page of memory that either process writes after the fork
+(CPython's reference counts write to every object read) is then held twice: at 100,000 articles the
+worker held a second copy of most of the site model.
 Without a cache, where bodies exist only in this process's memory, the worker is forked after the
 site is planned and receives page numbers.
 """
@@ -231,7 +231,7 @@ def lean_workers(setup: LeanSetup, workers: int) -> Iterator[Executor | None]:
     """Render workers for a build that has not yet read its content, forked now, while this process
     holds only its code, which they share with it untouched: not the scan of the content folder,
     nor anything a quick rebuild let go of (at 100,000 articles a worker forked after the scan
-    peaked at 72 MB rather than 46). Never given a task (nothing to build, a quick rebuild), they
+    peaked at 72 MB rather than 48). Never given a task (nothing to build, a quick rebuild), they
     cost a fork each. None where there is no second core or no fork."""
     if workers <= 1 or not hasattr(os, "fork"):
         yield None

@@ -120,3 +120,11 @@ def test_a_task_not_yet_sent_to_a_worker_can_be_cancelled_and_never_runs(tmp_pat
         assert waiting[1].cancel()
         wait([*sent, waiting[0]], timeout=30)
     assert log.read_text().split() == ["first", "second", "third"]
+
+
+def test_a_worker_whose_initializer_failed_answers_every_task_with_that_error() -> None:
+    with ForkedWorkers(1, _fail, ("templates folder not found",)) as workers:
+        for _ in range(2):
+            with pytest.raises(BroadsheetError, match="templates folder not found") as raised:
+                workers.submit(_seen).result(timeout=30)
+            assert len(raised.value.__notes__) == 1  # the initializer's traceback, noted once
