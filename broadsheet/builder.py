@@ -143,12 +143,17 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
         recover(output_dir)
         cache_file = cache_path_for(config, content_dir, output_dir) if options.cache else None
         # Bodies in the cache (not only in memory): render workers can be lean, forked before the
-        # content is even listed. (Shut down after the render; at once if there is nothing to render.)
-        lean = background.enter_context(
-            lean_workers(LeanSetup(config, templates_dir, bytecode_dir, cache_file), jobs)
-            if cache_file
-            else contextlib.nullcontext()
-        )
+        # content is even listed. Shut down after the render, or at once when there is nothing to
+        # render or a quick rebuild begins, which renders in this process (see `quick_begins`).
+        lean_setup = LeanSetup(config, templates_dir, bytecode_dir, cache_file) if cache_file else None
+        early = background.enter_context(contextlib.ExitStack())
+        lean = early.enter_context(lean_workers(lean_setup, jobs)) if lean_setup else None
+
+        def quick_begins() -> None:
+            nonlocal lean
+            early.close()  # held beside the site model, they would add to a quick rebuild's peak
+            lean = None
+
         markdown, assets = scan(content_dir)
         cache = BuildCache(cache_file) if cache_file else None
         with cache or contextlib.nullcontext():
@@ -173,6 +178,7 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                         lambda site, bodies: Renderer(site, config, env, bodies.facts, bodies),
                         templates_dir,
                         options.drafts,
+                        quick_begins,
                     )
                 except BroadsheetError as exc:  # a template error: as in a full build
                     record_failed_build(output_dir, [str(exc)])
@@ -190,6 +196,8 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                         rendered=quick.rendered,
                         quick=True,
                     )
+                if lean is None and lean_setup is not None:  # a quick rebuild began, then gave up
+                    lean = background.enter_context(lean_workers(lean_setup, jobs))  # forked now: the first were ended
             articles, fresh, errors, parsed = load_content(markdown, config.tz, cache, options.executor, jobs, progress)
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors

@@ -188,14 +188,17 @@ def quick_rebuild(
     make_renderer: Callable[[Site, CachedBodies], Renderer],
     templates_dir: Path,
     drafts: bool,
+    begins: Callable[[], None] = lambda: None,
 ) -> QuickResult | None:
     """Rebuild after edits that keep the site's structure, or None (nothing written, nothing
-    stored) when this build is not one of those."""
+    stored) when this build is not one of those. `begins` is called once the cheap checks have
+    passed, before the snapshot is loaded."""
     edits: Edits | None = cache.blob(_EDITS)
     # Checked before anything costs time: a template or settings change (a full build) loads no
     # snapshot and looks at no tree.
     if edits is None or edits.settings != settings or edits.output != manifest_signature(output_dir):
         return None
+    begins()
     check = TreeCheck(output_dir)  # looks at both trees meanwhile
     try:
         return _rebuild(cache, edits, check, markdown, settings, config, make_renderer, templates_dir, drafts)

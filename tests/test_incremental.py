@@ -440,6 +440,47 @@ def test_the_lean_render_worker_is_forked_before_the_content_is_listed_and_ended
     assert child_processes() == before and threading.active_count() == threads
 
 
+def test_a_quick_rebuild_ends_the_lean_render_worker_and_one_that_gives_up_forks_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quick rebuild renders in this process: the worker forked before the scan is gone before
+    the edit snapshot is loaded. When the quick rebuild then gives up (too many files edited), the
+    full build forks a worker again, which renders the article pages."""
+    root = big_project(tmp_path)
+    config = load_config(root=root)
+    build(config, BuildOptions(jobs=2))
+    before = child_processes()
+    at_scan: list[set[int]] = []
+    at_snapshot: list[set[int]] = []
+
+    def noting_children(content_dir: Path) -> Any:
+        at_scan.append(child_processes() - before)
+        return scan(content_dir)
+
+    load_snapshot = edit_build._load_snapshot
+
+    def noting_children_too(cache: BuildCache) -> Any:
+        at_snapshot.append(child_processes() - before)
+        return load_snapshot(cache)
+
+    monkeypatch.setattr(builder, "scan", noting_children)
+    monkeypatch.setattr(edit_build, "_load_snapshot", noting_children_too)
+    edit(first_article(root), "\n\n", "\n\nAn edited first line.\n\n")
+    assert build(config, BuildOptions(jobs=2)).quick
+    assert len(at_scan[0]) == 1 and not at_scan[0] & at_snapshot[0]
+
+    renders_of = log_renders(monkeypatch, tmp_path / "renders.log", lambda plan, item: template_of(item))
+    for path in sorted((root / "content").rglob("*.md"))[: 4 * edit_build.MAX_EDITED]:
+        path.write_text(path.read_text("utf-8") + "\nAn added last line.\n", "utf-8")
+    result = build(config, BuildOptions(jobs=2))
+    workers = {int(pid) for pid, _ in renders_of()} - {os.getpid()}
+    assert not result.quick and len(at_snapshot) == 2 and len(workers) == 1
+    assert not workers & at_scan[1]  # not the one forked before the scan: that one was ended
+    assert child_processes() == before
+    build(config, BuildOptions(output_dir=root / "cold", jobs=1, cache=False))
+    assert_same_tree(root / "site", root / "cold")
+
+
 def test_batches_a_slow_worker_has_not_started_are_rendered_here_instead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
