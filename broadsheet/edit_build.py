@@ -28,7 +28,7 @@ from broadsheet.deps import Fingerprinter, global_fingerprint, structure_of, tem
 from broadsheet.errors import BroadsheetError
 from broadsheet.feeds import feed_specs
 from broadsheet.hosting import HEADERS_FILE, headers_file
-from broadsheet.load import SourceFile, read_source, replace_articles
+from broadsheet.load import ScannedFiles, SourceFile, read_source, replace_articles
 from broadsheet.manifest import manifest_signature
 from broadsheet.model import Article, Facts, Period, Site, Term
 from broadsheet.output import Output
@@ -87,7 +87,7 @@ def save_snapshot(
     cache: BuildCache,
     settings: str,
     output: str,
-    markdown: list[SourceFile],
+    markdown: ScannedFiles,
     site: Site,
 ) -> None:
     """Keep the model of a clean full build for the quick rebuilds after it.
@@ -95,7 +95,7 @@ def save_snapshot(
     It goes in a file beside the cache, not in it: SQLite reads a large value page by page, several
     times slower than reading a file. A token in the cache, stored in the same transaction as the
     page records it goes with, says which snapshot file is the right one."""
-    files = {f.rel: (f.size, f.mtime_ns) for f in markdown}
+    files = {rel: (size, mtime_ns) for rel, size, mtime_ns in markdown.signatures()}
     token = os.urandom(8).hex()
     target = _snapshot_file(cache)
     staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -181,7 +181,7 @@ def _indexed(articles: tuple[Article, ...], terms: list, periods: list, assets: 
 
 def quick_rebuild(
     cache: BuildCache,
-    markdown: list[SourceFile],
+    markdown: ScannedFiles,
     settings: str,
     output_dir: Path,
     config: SiteConfig,
@@ -210,7 +210,7 @@ def _rebuild(
     cache: BuildCache,
     edits: Edits,
     check: TreeCheck,
-    markdown: list[SourceFile],
+    markdown: ScannedFiles,
     settings: str,
     config: SiteConfig,
     make_renderer: Callable[[Site, CachedBodies], Renderer],
@@ -224,7 +224,8 @@ def _rebuild(
     files = {**snapshot.files, **edits.files}
     if len(files) != len(markdown):
         return None
-    edited = [f for f in markdown if files.get(f.rel) != (f.size, f.mtime_ns)]
+    signatures = enumerate(markdown.signatures())
+    edited = [markdown[i] for i, (rel, size, mtime_ns) in signatures if files.get(rel) != (size, mtime_ns)]
     if not edited or len(edited) > MAX_EDITED:
         return None
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 from zoneinfo import ZoneInfo
 
 from broadsheet.errors import BroadsheetError
@@ -20,9 +21,8 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class SourceFile(NamedTuple):
-    """A content file found by `scan`. A tuple, not a frozen dataclass: one is made per file on every
-    build, no-op and small rebuilds included, and a tuple takes less than half the time to make (0.26
-    against 0.58 us) and less memory (72 bytes against 160 with a dataclass's dict)."""
+    """A content file found by `scan` (`ScannedFiles` makes them when asked). A tuple, not a frozen
+    dataclass: a tuple takes less than half the time to make (0.26 against 0.58 us)."""
 
     rel: str  # posix path relative to the content folder
     # The folder to read it from, as scan found it: one string that every file in the folder shares
@@ -38,14 +38,65 @@ class SourceFile(NamedTuple):
         return os.path.join(self.folder, self.rel.rpartition("/")[2])
 
 
-def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
+class ScannedFiles(Sequence[SourceFile]):
+    """The files `scan` found, in path order: a sequence of SourceFile, made when asked for from
+    columns (paths, folders, sizes, modification times). A build holds the scan from its start to
+    its end, and a list of tuples took 144 bytes a file beside its path (the tuple, its two ints)
+    where the columns take 32: at 100,000 articles, 11 MB less all through the build."""
+
+    __slots__ = ("folders", "mtimes", "rels", "sizes")
+
+    def __init__(self, files: Iterable[SourceFile] = ()) -> None:
+        self.rels: list[str] = []
+        self.folders: list[str | Path] = []
+        self.sizes = array("q")
+        self.mtimes = array("q")
+        for file in files:
+            self.add(*file)
+
+    def add(self, rel: str, folder: str | Path, size: int, mtime_ns: int) -> None:
+        self.rels.append(rel)
+        self.folders.append(folder)
+        self.sizes.append(size)
+        self.mtimes.append(mtime_ns)
+
+    def __len__(self) -> int:
+        return len(self.rels)
+
+    @overload
+    def __getitem__(self, index: int) -> SourceFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> ScannedFiles: ...
+    def __getitem__(self, index: int | slice) -> SourceFile | ScannedFiles:
+        if isinstance(index, slice):
+            return ScannedFiles(self[i] for i in range(*index.indices(len(self))))
+        return SourceFile(self.rels[index], self.folders[index], self.sizes[index], self.mtimes[index])
+
+    def __iter__(self) -> Iterator[SourceFile]:
+        return map(SourceFile, self.rels, self.folders, self.sizes, self.mtimes)
+
+    def signatures(self) -> Iterator[tuple[str, int, int]]:
+        """(path, size, modification time) of each file, without a SourceFile made for it."""
+        return zip(self.rels, self.sizes, self.mtimes, strict=True)
+
+    def sorted(self) -> ScannedFiles:
+        order = sorted(range(len(self)), key=self.rels.__getitem__)
+        ordered = ScannedFiles()
+        ordered.rels = [self.rels[i] for i in order]
+        ordered.folders = [self.folders[i] for i in order]
+        ordered.sizes = array("q", (self.sizes[i] for i in order))
+        ordered.mtimes = array("q", (self.mtimes[i] for i in order))
+        return ordered
+
+
+def scan(content_dir: Path) -> tuple[ScannedFiles, ScannedFiles]:
     """(Markdown files, other files) under content_dir, sorted, with their stat signatures.
 
     Hidden entries are skipped, and so is any symlink that leads outside content_dir: a link must
     not publish files from elsewhere on the machine."""
     root = content_dir.resolve()
-    markdown: list[SourceFile] = []
-    assets: list[SourceFile] = []
+    markdown = ScannedFiles()
+    assets = ScannedFiles()
     pending = [(str(root), "")]
     # Folders already walked, by identity: a symlink to a parent folder (or two of them) would
     # otherwise be followed again and again, listing every file thousands of times.
@@ -76,12 +127,9 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[SourceFile]]:
             is_markdown = name.endswith(".md")
             if not is_markdown and not stat.S_ISREG(st.st_mode):
                 continue  # a FIFO or device would block or never end; read_source reports .md ones
-            source = SourceFile(rel, folder, st.st_size, st.st_mtime_ns)
-            (markdown if is_markdown else assets).append(source)
+            (markdown if is_markdown else assets).add(rel, folder, st.st_size, st.st_mtime_ns)
         pending.extend(reversed(subfolders))
-    markdown.sort(key=lambda f: f.rel)
-    assets.sort(key=lambda f: f.rel)
-    return markdown, assets
+    return markdown.sorted(), assets.sorted()
 
 
 def _identity(st: os.stat_result) -> tuple[int, int]:

@@ -57,7 +57,7 @@ def _path_shared(article: Article, rel: str) -> Article:
 
 
 def load_content(
-    markdown: list[SourceFile],
+    markdown: Sequence[SourceFile],
     tz: ZoneInfo,
     cache: BuildCache | None,
     executor_spec: str | None,

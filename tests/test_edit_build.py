@@ -16,7 +16,7 @@ from test_incremental import CHANGES, cold_equals_incremental, edit, first_artic
 from broadsheet import edit_build, spare_fill, write
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.load import SourceFile, build_site
+from broadsheet.load import ScannedFiles, SourceFile, build_site
 from broadsheet.manifest import MANIFEST, read_manifest
 from broadsheet.model import Article
 
@@ -248,7 +248,7 @@ def test_the_snapshot_is_read_a_part_at_a_time_not_whole(tmp_path: Path) -> None
         for i in range(4000)
     ]
     site, errors = build_site(articles)
-    markdown = [SourceFile(a.path, str(tmp_path), 100, 1) for a in articles]
+    markdown = ScannedFiles(SourceFile(a.path, str(tmp_path), 100, 1) for a in articles)
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         edit_build.save_snapshot(cache, "settings", "no output", markdown, site)
         size = (tmp_path / "cache.sqlite.snapshot").stat().st_size
