@@ -14,13 +14,16 @@ left to the full build, which gives the same bytes (tests/test_edit_build.py).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from array import array
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers, dependency_string
 from broadsheet.config import SiteConfig
@@ -52,8 +55,44 @@ _SNAPSHOT, _EDITS = "snapshot", "snapshot-edits"
 # own (what its articles share, their tag and author names, is noted once in it), and the indexes
 # name articles by position.
 _SNAPSHOT_PART = 1024
-_SNAPSHOT_FORMAT = 3  # the layout of the snapshot file, checked first
+_SNAPSHOT_FORMAT = 4  # the layout of the snapshot file, checked first
 _SNAPSHOT_BUFFER = 1 << 16  # bytes read at a time: a pickle frame
+
+
+class FileStamps(NamedTuple):
+    """Every Markdown file a full build read: a digest of their paths, in order, and their sizes and
+    modification times in arrays. As a dict of path -> (size, time), they took about 240 bytes a
+    file in a quick rebuild (the path, the tuple, its ints, the entry, a merged copy's entry): 24 MB
+    at 100,000 articles beside the site model."""
+
+    paths: bytes
+    sizes: array
+    mtimes: array
+
+    @classmethod
+    def of(cls, markdown: ScannedFiles) -> FileStamps:
+        return cls(_paths_digest(markdown), array("q", markdown.sizes), array("q", markdown.mtimes))
+
+    def changed(self, markdown: ScannedFiles, edits: Mapping[str, tuple[int, int]]) -> list[SourceFile] | None:
+        """The files of `markdown` whose size or time differ from these (or, for a file edited since,
+        from the edit's), or None when they are not the same files."""
+        if len(markdown) != len(self.sizes) or _paths_digest(markdown) != self.paths:
+            return None
+        sizes, mtimes = array("q", self.sizes), array("q", self.mtimes)
+        for rel, (size, mtime_ns) in edits.items():
+            at = bisect_left(markdown.rels, rel)
+            if at == len(markdown) or markdown.rels[at] != rel:
+                return None
+            sizes[at], mtimes[at] = size, mtime_ns
+        pairs = zip(markdown.sizes, markdown.mtimes, sizes, mtimes, strict=True)
+        return [markdown[i] for i, (size, mtime_ns, was, then) in enumerate(pairs) if size != was or mtime_ns != then]
+
+
+def _paths_digest(markdown: ScannedFiles) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    for rel in markdown.rels:
+        digest.update(rel.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +100,7 @@ class Snapshot:
     """The site model of the last full build, and what it was made from."""
 
     settings: str  # input_stamps.settings_stamp: templates, assets, settings, code
-    files: dict[str, tuple[int, int]]  # every Markdown file: path -> (size, mtime_ns)
+    files: FileStamps  # every Markdown file
     site: Site
 
 
@@ -95,7 +134,7 @@ def save_snapshot(
     It goes in a file beside the cache, not in it: SQLite reads a large value page by page, several
     times slower than reading a file. A token in the cache, stored in the same transaction as the
     page records it goes with, says which snapshot file is the right one."""
-    files = {rel: (size, mtime_ns) for rel, size, mtime_ns in markdown.signatures()}
+    files = FileStamps.of(markdown)
     token = os.urandom(8).hex()
     target = _snapshot_file(cache)
     staged = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -221,11 +260,7 @@ def _rebuild(
     snapshot = _load_snapshot(cache)
     if snapshot is None or snapshot.settings != settings:
         return None
-    files = {**snapshot.files, **edits.files}
-    if len(files) != len(markdown):
-        return None
-    signatures = enumerate(markdown.signatures())
-    edited = [markdown[i] for i, (rel, size, mtime_ns) in signatures if files.get(rel) != (size, mtime_ns)]
+    edited = snapshot.files.changed(markdown, edits.files)
     if not edited or len(edited) > MAX_EDITED:
         return None
 

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from buildkit import placements, wrapped_python
+from hypothesis import given
+from hypothesis import strategies as st
 from test_incremental import CHANGES, cold_equals_incremental, edit, first_article, middle_article, new_project, run
 
 from broadsheet import edit_build, spare_fill, write
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError, BuildFailed
-from broadsheet.load import ScannedFiles, SourceFile, build_site
+from broadsheet.load import ScannedFiles, SourceFile, build_site, scan
 from broadsheet.manifest import MANIFEST, read_manifest
 from broadsheet.model import Article
 
@@ -217,7 +219,10 @@ def test_the_snapshot_is_written_in_parts_and_read_back_as_the_site_it_was(
     for name in groups:
         assert getattr(site, name) == getattr(fresh, name)  # (articles compared by identity)
     assert site.assets == fresh.assets and site.tags and site.authors
-    assert {a.path for a in site.articles} == set(snapshot.files)
+    markdown, _ = scan(project / "content")
+    assert snapshot.files == edit_build.FileStamps.of(markdown) and {a.path for a in site.articles} == set(
+        markdown.rels
+    )
     with open(cache_file.with_name(cache_file.name + ".snapshot"), "rb") as stream:
         pickles = 0
         while stream.peek(1):
@@ -260,7 +265,7 @@ def test_the_snapshot_is_read_a_part_at_a_time_not_whole(tmp_path: Path) -> None
             tracemalloc.stop()
     assert errors == [] and snapshot is not None and size > 2_000_000
     assert [(a.path, a.summary) for a in snapshot.site.articles] == [(a.path, a.summary) for a in site.articles]
-    assert snapshot.files == {a.path: (100, 1) for a in articles}
+    assert snapshot.files == edit_build.FileStamps.of(markdown)
     assert peak - kept < size / 4
 
 
@@ -357,3 +362,24 @@ def test_a_file_someone_put_in_the_site_stops_the_quick_rebuild_too(project: Pat
     assert theirs.read_text("utf-8") == "mine"
     pages = [p.read_text("utf-8") for p in (project / "site").rglob("index.html")]
     assert any("First." in page for page in pages) and not any("Second." in page for page in pages)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12),
+    st.data(),
+)
+def test_file_stamps_name_the_files_changed_since_the_snapshot_and_its_edits(
+    stamps: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """A file is changed when its size or time differs from the snapshot's, or from the last edit's
+    for a file a quick rebuild has taken in since; a file added, removed or renamed is no quick rebuild."""
+    rels = [f"2024/{i:02d}.md" for i in range(len(stamps))]
+    snapshot = edit_build.FileStamps.of(ScannedFiles(SourceFile(r, "", *s) for r, s in zip(rels, stamps, strict=True)))
+    now = data.draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=len(rels), max_size=len(rels)))
+    edits = data.draw(st.dictionaries(st.sampled_from(rels), st.tuples(st.integers(0, 3), st.integers(0, 3))))
+    markdown = ScannedFiles(SourceFile(r, "", *s) for r, s in zip(rels, now, strict=True))
+    expected = [r for r, was, is_now in zip(rels, stamps, now, strict=True) if edits.get(r, was) != is_now]
+    assert [f.rel for f in snapshot.changed(markdown, edits) or []] == expected
+    renamed = ScannedFiles(SourceFile(r.replace("00", "99"), "", *s) for r, s in zip(rels, now, strict=True))
+    assert snapshot.changed(renamed.sorted(), edits) is None
+    assert snapshot.changed(markdown[1:], {}) is None
