@@ -71,7 +71,7 @@ class FileStamps(NamedTuple):
 
     @classmethod
     def of(cls, markdown: ScannedFiles) -> FileStamps:
-        return cls(_paths_digest(markdown), array("q", markdown.sizes), array("q", markdown.mtimes))
+        return cls(_paths_digest(markdown), markdown.sizes, markdown.mtimes)  # (a scan's columns never change)
 
     def changed(self, markdown: ScannedFiles, edits: Mapping[str, tuple[int, int]]) -> list[SourceFile] | None:
         """The files of `markdown` whose size or time differ from these (or, for a file edited since,

@@ -212,10 +212,8 @@ class _Packer(pickle.Pickler):
     def persistent_id(self, obj: Any) -> str | None:
         if type(obj) is not Article:
             return None
-        path = obj.path
-        if path not in self.articles:
-            self.articles[path] = obj
-        return path
+        self.articles.setdefault(obj.path, obj)
+        return obj.path
 
 
 _worker_plan: RenderPlan | None = None
