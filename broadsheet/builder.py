@@ -16,7 +16,7 @@ import contextlib
 import gc
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,7 +46,7 @@ from broadsheet.input_stamps import input_stamp, settings_stamp, with_output
 from broadsheet.load import build_site, scan
 from broadsheet.locks import build_lock
 from broadsheet.manifest import manifest_signature, record_failed_build
-from broadsheet.model import Article, Site
+from broadsheet.model import Site
 from broadsheet.output import Output, Placed
 from broadsheet.page_records import PageRecords
 from broadsheet.parse_stage import load_content
@@ -57,6 +57,7 @@ from broadsheet.render_stage import (
     LeanSetup,
     RenderPlan,
     lean_workers,
+    own_paths,
     render_changed,
     render_order,
 )
@@ -317,7 +318,9 @@ def _render_and_write(
     # make the fingerprints, for the next build, along with the pages, and find the related stories.
     plan_fingerprints, plan_related = (fingerprints if cache else None, finder) if everything else (None, None)
     # Compressed copies are made from the bytes on their way to the writer: then pages are not placed early.
-    plan = RenderPlan(renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean)
+    plan = RenderPlan(
+        renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean, finder.by_path
+    )
     todo = render_order(pages.entries_date, todo)
     html_urls = [url for url in pages.urls() if url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
@@ -382,7 +385,7 @@ def _render_and_write(
         start_spare_fill(SpareLag.between(tree.live, stats.digests) if stats.swapped else None)
     if cache:
         digests = stats.digests
-        records.store(digests, gone, _own_paths(finder.by_path))
+        records.store(digests, gone, own_paths(finder.by_path))
         if changed is None:
             cache.forget_related_except(finder.by_path)
         search.remember(digests)
@@ -394,14 +397,3 @@ def _render_and_write(
         cache.set("global", global_key)
         cache.set_blob("templates", templates)
     return stats, tuple(records.rendered), fingerprinted
-
-
-def _own_paths(articles: Mapping[str, Article]) -> Callable[[str], str]:
-    """The build's own object for a path read back: an article's path as its article holds it, any
-    other (an output path: the plan interns them) interned."""
-
-    def own(path: str) -> str:
-        article = articles.get(path)
-        return article.path if article is not None else intern(path)
-
-    return own

@@ -205,6 +205,9 @@ class Renderer:
     """
 
     ITEMS_KEPT = 16384  # list entries kept for reuse (about 1 kB each)
+    # Enough for lists alone: rendered newest first, they ask for an article's entries close together.
+    # An article page's related stories reach further back (60 stories either side in each tag).
+    LIST_ITEMS_KEPT = 4096
 
     def __init__(
         self,
@@ -225,6 +228,7 @@ class Renderer:
         # article's entries within a short stretch of it (render_stage.render_order), so a window of
         # those used last serves nearly every request however large the site is, in every process.
         self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._items_kept = self.ITEMS_KEPT
         # Entries rendered here since `take_items` was last called, when the render stage shares
         # them between its processes (`share_items`): otherwise each process renders most of them.
         self._fresh_items: list[tuple[tuple, bytes]] | None = None
@@ -282,7 +286,7 @@ class Renderer:
         html = Markup(macro(article, **options))  # noqa: S704 - a template's output
         # Kept as UTF-8: one curly quote or accent in an entry makes a str two bytes a character.
         data = items[key] = html.encode()
-        if len(items) > self.ITEMS_KEPT:
+        if len(items) > self._items_kept:
             items.popitem(last=False)
         fresh = self._fresh_items
         if fresh is not None and all(type(v) in _PLAIN_VALUES for v in options.values()):
@@ -307,8 +311,14 @@ class Renderer:
         for key, data in entries:
             if key not in items:
                 items[key] = data
-        while len(items) > self.ITEMS_KEPT:
+        while len(items) > self._items_kept:
             items.popitem(last=False)
+
+    def keep_items(self, count: int) -> None:
+        """Keep at most `count` list entries for reuse from now on."""
+        self._items_kept = count
+        while len(self._items) > count:
+            self._items.popitem(last=False)
 
     def forget_items(self) -> None:
         """Let the list entries kept for reuse go (once the pages that show them are rendered)."""

@@ -22,11 +22,12 @@ import os
 import pickle
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from sys import intern
 from typing import Any, NamedTuple
 
 from broadsheet.cache import CachedBodies
@@ -107,6 +108,7 @@ class RenderPlan:
         related: CachedRelated | None = None,
         tree: SparePart | None = None,
         lean: Executor | None = None,
+        by_path: Mapping[str, Article] | None = None,
     ) -> None:
         self.renderer = renderer
         self.pages = pages
@@ -115,6 +117,13 @@ class RenderPlan:
         self.related = related
         self.tree = tree
         self.lean = lean  # lean render workers (`lean_workers`), when the build has them
+        self._by_path = by_path  # the site's articles by path, if the caller has them already
+
+    def own_paths(self) -> Callable[[str], str]:
+        """`own_paths` of the site's articles."""
+        if self._by_path is None:
+            self._by_path = {a.path: a for a in self.renderer.site.articles}
+        return own_paths(self._by_path)
 
     def run(self, jobs: Sequence[Job]) -> list[Rendered]:
         return self.render([self.pages[job] if job >= 0 else self.feeds[~job] for job in jobs])
@@ -295,9 +304,7 @@ def render_changed(plan: RenderPlan, jobs: Sequence[Job], workers: int, progress
     # pages with this process instead of copying them.
     gc.collect()
     gc.freeze()
-    # Paths arrive from the workers as fresh strings on every page that names them; the parent keeps
-    # them all until the build's records are written, so each is swapped for the site's own copy.
-    own = {a.path: a.path for a in plan.renderer.site.articles}
+    own = plan.own_paths()
     # An article's list entry appears on a dozen pages, rendered by any of the processes: each
     # entry is rendered once and passed on (a few kB a batch), not rendered again by every process.
     renderer = plan.renderer
@@ -361,9 +368,11 @@ def _render_lean(
     to_ship = deque(chunked(shipped, _RENDER_CHUNK))
     mine = deque(chunked(kept_here, _RENDER_CHUNK))
     in_flight: deque[tuple[Future[list[Rendered]], list[Job]]] = deque()
-    # Paths arrive from the workers as fresh strings on every page that names them; this process
-    # keeps them until the build's records are written, so each is swapped for the site's own copy.
-    own = {a.path: a.path for a in plan.renderer.site.articles}
+    own = plan.own_paths()
+    # The workers render the article pages, whose related stories need the most list entries kept;
+    # this process the lists, which need a quarter as many. At 30,000 articles the build process
+    # then ended the render at 102 MB against 124 MB, for about 9% more entries rendered here.
+    plan.renderer.keep_items(plan.renderer.LIST_ITEMS_KEPT)
     done = 0
     try:
         while True:
@@ -395,12 +404,24 @@ def _render_lean(
     pool.shutdown()  # the workers are for rendering only: the search stage is lighter without them
 
 
-def _received(plan: RenderPlan, batch: list[Rendered], answers: dict, own: dict[str, str]) -> list[Rendered]:
+def _received(plan: RenderPlan, batch: list[Rendered], answers: dict, own: Callable[[str], str]) -> list[Rendered]:
     if plan.related is not None:
-        plan.related.answers.update(
-            (own.get(path, path), (key, tuple(own.get(p, p) for p in found))) for path, (key, found) in answers.items()
-        )
-    return [(path, data, {own.get(p, p) for p in deps}, key) for path, data, deps, key in batch]
+        found_now = answers.items()
+        plan.related.answers.update((own(path), (key, tuple(map(own, found)))) for path, (key, found) in found_now)
+    return [(path, data, set(map(own, deps)), key) for path, data, deps, key in batch]
+
+
+def own_paths(articles: Mapping[str, Article]) -> Callable[[str], str]:
+    """The build's own object for a path read back (from a worker, or the cache), where a fresh
+    string would come for every page that names it, all held until the build's records are
+    written: an article's path as its article holds it (`articles`: by path), any other (an output
+    path, which the plan interns; a template's) interned."""
+
+    def own(path: str) -> str:
+        article = articles.get(path)
+        return article.path if article is not None else intern(path)
+
+    return own
 
 
 class CachedRelated:
