@@ -565,6 +565,38 @@ def test_lists_rendered_by_date_need_only_a_window_of_list_entries(
     assert_same_tree(root / "kept-150", root / "kept-1000000")
 
 
+def test_the_build_process_keeps_a_smaller_window_of_list_entries_beside_a_lean_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside a lean worker, which renders the article pages (their related stories reach furthest
+    back), the build process renders the lists, and keeps only LIST_ITEMS_KEPT entries for reuse;
+    the worker keeps ITEMS_KEPT. The pages are those of a build in one process keeping every entry."""
+    root = big_project(tmp_path)
+    log = os.open(tmp_path / "kept.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared by forked workers
+    item_html = Renderer.item_html
+
+    def noted(self: Renderer, article: Article, **options: object) -> object:
+        found = item_html(self, article, **options)
+        os.write(log, f"{os.getpid()} {len(self._items)}\n".encode())
+        return found
+
+    monkeypatch.setattr(Renderer, "item_html", noted)
+    monkeypatch.setattr(Renderer, "LIST_ITEMS_KEPT", 40)
+    monkeypatch.setattr(Renderer, "ITEMS_KEPT", 120)
+    config = load_config(root=root)
+    build(config, BuildOptions(output_dir=root / "lean", jobs=2))
+    os.close(log)
+    most: dict[int, int] = {}
+    for line in (tmp_path / "kept.log").read_text().splitlines():
+        pid, kept = map(int, line.split())
+        most[pid] = max(most.get(pid, 0), kept)
+    assert most.pop(os.getpid()) == 40
+    assert list(most.values()) == [120]  # the worker's window filled, to its own size
+    monkeypatch.setattr(Renderer, "ITEMS_KEPT", 1_000_000)
+    build(config, BuildOptions(output_dir=root / "sequential", jobs=1, cache=False))
+    assert_same_tree(root / "lean", root / "sequential")
+
+
 def test_jobs_are_kept_as_an_array_of_ints_and_ordered_lists_newest_first(project: Path) -> None:
     """A build plans a job for every page of the site: a page by its index, a feed as ~index, all
     in one array (no tuple and int object for each). The lists of articles (day lists too) come
@@ -665,6 +697,33 @@ def test_a_render_worker_that_is_killed_fails_the_build_with_a_clear_error(
     monkeypatch.undo()
     build(config, BuildOptions(jobs=2))  # and the next build works
     assert b"<p>edited</p>" in (root / "site" / "index.html").read_bytes()
+
+
+def test_local_parse_workers_read_the_files_they_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build process sends parse workers on this machine the files to read, not their bytes:
+    every file is read once, by a worker; one that cannot be read is reported by name and the rest
+    are built."""
+    root = tmp_path / "site"
+    (root / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", root / "templates")
+    make_corpus(root / "content", 150, seed=5, words=(30, 80), tags=10)
+    unreadable = sorted((root / "content").rglob("*.md"))[40]
+    unreadable.unlink()
+    os.mkfifo(unreadable)  # listed with the files, refused when read
+    log = os.open(tmp_path / "reads.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # shared by forked workers
+    read_source = parse_stage.read_source
+
+    def noted(source: object) -> bytes:
+        os.write(log, f"{os.getpid()}\n".encode())
+        return read_source(source)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse_stage, "read_source", noted)
+    result = build(load_config(root=root), BuildOptions(jobs=2, keep_going=True))
+    os.close(log)
+    readers = (tmp_path / "reads.log").read_text().split()
+    assert len(readers) == 150 and str(os.getpid()) not in readers and len(set(readers)) == 2
+    assert [e.path for e in result.errors] == [unreadable.relative_to(root / "content").as_posix()]
+    assert result.articles == 149
 
 
 def test_dask_cluster_build_is_identical(tmp_path: Path) -> None:
