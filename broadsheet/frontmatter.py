@@ -15,7 +15,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import NO_EXTRA, Article, Image
-from broadsheet.urls import slugify
+from broadsheet.urls import slugify_once
 
 # python-frontmatter's YAML handler, loading with a (C)SafeLoader: no Python objects from content.
 _YAML = YAMLHandler()
@@ -103,7 +103,7 @@ def parse_article(text: str, path: str, tz: ZoneInfo) -> Article:
     slug_source = meta.get("slug")
     if slug_source is not None and not isinstance(slug_source, str | int):
         raise fail("slug", f"slug must be text, not {_kind(slug_source)}")
-    slug = slugify(str(slug_source) if slug_source is not None else PurePosixPath(path).stem, fallback="article")
+    slug = slugify_once(str(slug_source) if slug_source is not None else PurePosixPath(path).stem, fallback="article")
 
     draft = meta.get("draft", False)
     if not isinstance(draft, bool):
