@@ -90,8 +90,8 @@ def load_content(
     done = 0
 
     # Processes on this machine read the files themselves: reading them here and sending their bytes
-    # took a fifth of this process's time while it parsed nothing (0.25 s at 10,000 articles), on
-    # cores the workers need. A cluster's workers may not see this file system.
+    # took about 0.45 s of this process's 1.5 s of CPU while the workers parsed 10,000 articles, on
+    # the cores they need. A cluster's workers may not see this file system.
     local = executor_spec in (None, "", "process", "inline") or len(pending) <= _PARSE_CHUNK
 
     def batches() -> Iterator[list[tuple[str, bytes | SourceFile]]]:
