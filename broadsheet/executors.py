@@ -209,7 +209,9 @@ def _serve(tasks: int, answers: int, initializer: Callable[..., None] | None, in
     with open(tasks, "rb") as inbox, open(answers, "wb") as outbox:
         while (head := _read_exactly(inbox, _FRAME.size)) is not None:
             number, size = _FRAME.unpack(head)
-            data = inbox.read(size)
+            data = _read_exactly(inbox, size)
+            if data is None:
+                break
             answer: tuple[bool, Any] = (False, failed)
             try:
                 if failed is None:
@@ -268,10 +270,18 @@ def fork_pool(
     return ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer, initargs=initargs)
 
 
+_LOCAL_PROCESSES = (None, "", "process")
+
+
+def runs_here(spec: str | None) -> bool:
+    """Whether `open_executor(spec)` runs tasks on this machine, which can read its files."""
+    return spec in _LOCAL_PROCESSES or spec == "inline"
+
+
 @contextlib.contextmanager
 def open_executor(spec: str | None, jobs: int) -> Iterator[Executor]:
     """`None`/"process": local processes; "inline": this process; "dask://host:port": a Dask cluster."""
-    if spec in (None, "", "process"):
+    if spec in _LOCAL_PROCESSES:
         executor = fork_pool(jobs)
     elif spec == "inline":
         executor = InlineExecutor()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError
-from broadsheet.executors import chunked, open_executor
+from broadsheet.executors import chunked, open_executor, runs_here
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
 from broadsheet.model import Article, Facts, share_names
@@ -89,10 +89,11 @@ def load_content(
     fresh: dict[str, tuple[str, str, Facts]] = {}
     done = 0
 
+    spec = executor_spec if len(pending) > _PARSE_CHUNK else "inline"
     # Processes on this machine read the files themselves: reading them here and sending their bytes
     # took about 0.45 s of this process's 1.5 s of CPU while the workers parsed 10,000 articles, on
     # the cores they need. A cluster's workers may not see this file system.
-    local = executor_spec in (None, "", "process", "inline") or len(pending) <= _PARSE_CHUNK
+    local = runs_here(spec)
 
     def batches() -> Iterator[list[tuple[str, bytes | SourceFile]]]:
         for chunk in chunked(pending, _PARSE_CHUNK):
@@ -134,7 +135,7 @@ def load_content(
         progress("parse", done, len(pending))
 
     progress("parse", 0, len(pending))
-    with open_executor(executor_spec if len(pending) > _PARSE_CHUNK else "inline", jobs) as executor:
+    with open_executor(spec, jobs) as executor:
         in_flight: deque[Future] = deque()
         for items in batches():
             in_flight.append(executor.submit(parse_files, items, tz.key))
