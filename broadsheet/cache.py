@@ -139,15 +139,19 @@ class BuildCache:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"b:{key}", pickle.dumps(value, 5)))
 
     # --- parsed files ---------------------------------------------------------------------------
-    def unchanged_articles(self, files: Mapping[str, SourceFile]) -> Iterator[tuple[SourceFile, Article]]:
+    def unchanged_articles(
+        self, files: Mapping[str, SourceFile], tuples: dict[tuple[str, ...], tuple[str, ...]] | None = None
+    ) -> Iterator[tuple[SourceFile, Article]]:
         """The stored article (without its body) of each of `files` (by path) whose size and
         modification time are those it was stored with, a row at a time. (Read into one dict first,
         every row's leftovers, freed among the articles kept, stayed with the process: a template
-        change's build at 100,000 articles started its render at about 295 MB, not 249-253 MB.)"""
+        change's build at 100,000 articles started its render at about 295 MB, not 249-253 MB.)
+        `tuples`: the name tuples to share (model.share_names), with articles read elsewhere."""
+        shared = {} if tuples is None else tuples
         for path, size, mtime, blob in self.db.execute("SELECT path, size, mtime, article FROM files"):
             source = files.get(path)
             if source is not None and source.size == size and source.mtime_ns == mtime:
-                yield source, share_names(pickle.loads(blob))
+                yield source, share_names(pickle.loads(blob), shared)
 
     def store_articles(self, entries: Iterable[tuple[str, int, int, Article]]) -> None:
         """(path, size, mtime_ns, article without its body) of files parsed."""

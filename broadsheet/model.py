@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import InitVar, dataclass, field, fields
 from datetime import date, datetime
 from sys import intern
 from typing import Any, NamedTuple, NoReturn
@@ -54,7 +54,9 @@ class Article:
     title: str
     date: datetime  # aware, in the site's timezone
     has_time: bool
-    slug: str
+    # Given, not held: it is the end of `url` (the `slug` property), which a build holds anyway (80
+    # bytes an article). `dataclasses.replace` must be given it again (it says so when it is not).
+    slug: InitVar[str]
     body: str
     digest: str  # hash of the whole file: the cache key for everything derived from it
     authors: tuple[str, ...] = ()
@@ -74,9 +76,9 @@ class Article:
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
     url: str = field(init=False, repr=False)  # site-relative URL path, without leading slash
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, slug: str) -> None:
         d = self.date
-        object.__setattr__(self, "url", f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{self.slug}/")
+        object.__setattr__(self, "url", f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{slug}/")
 
     @property
     def day(self) -> date:
@@ -95,22 +97,36 @@ class Article:
             put(self, value)
 
 
+_SLUG_START = len("YYYY/MM/DD/")  # (datetime's years have four digits)
+
+
+def _slug(article: Article) -> str:
+    return article.url[_SLUG_START:-1]
+
+
+# Set after the class is made: in its body, the dataclass would take the property for the init
+# parameter's default.
+Article.slug = property(_slug, doc="The last part of the article's URL.")  # type: ignore[assignment]
+
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 # Each field's slot descriptor, to set it through: object.__setattr__ looks the name up in the class
 # first, for every field of every article read back, which was half the time of loading the snapshot.
 _SLOT_SETTERS = tuple(Article.__dict__[name].__set__ for name in _ARTICLE_FIELDS)
 
 
-def share_names(article: Article) -> Article:
+def share_names(article: Article, tuples: dict[tuple[str, ...], tuple[str, ...]]) -> Article:
     """The article, its tag, author and source names swapped for one shared (interned) copy of each,
     which thousands of articles hold: for an article just read back on its own (a cache row, a
     parse batch), which would otherwise hold copies of its own. (A pickle of many articles at
-    once, such as the edit snapshot, keeps them shared already.) Changed in place: it is only
-    for articles no one else holds yet."""
+    once, such as the edit snapshot, keeps them shared already.) Its tuples of tags and of authors
+    are swapped for an equal one in `tuples` (those the articles read so far hold), or put there:
+    staff bylines and a desk's tags recur, and a tuple takes 48 bytes and more. Changed in place:
+    it is only for articles no one else holds yet."""
     put = object.__setattr__
     if all(type(name) is str for name in (*article.tags, *article.authors)):
-        put(article, "tags", tuple(map(intern, article.tags)))
-        put(article, "authors", tuple(map(intern, article.authors)))
+        for field_name in ("tags", "authors"):
+            names = tuple(map(intern, getattr(article, field_name)))
+            put(article, field_name, tuples.setdefault(names, names))
     for field_name in ("source", "distributor", "copyright", "language"):
         value = getattr(article, field_name)
         if type(value) is str:

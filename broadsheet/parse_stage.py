@@ -45,7 +45,7 @@ def parse_files(items: Sequence[tuple[str, bytes | SourceFile]], timezone: str) 
             continue
         facts = Facts(rendered.words, "" if article.summary else summarise(rendered.first_paragraph))
         terms = article_terms(article, rendered.text)
-        results.append((rel, (replace(article, body=""), facts, rendered.html, terms), None))
+        results.append((rel, (replace(article, body="", slug=article.slug), facts, rendered.html, terms), None))
     return results
 
 
@@ -81,7 +81,8 @@ def load_content(
     errors: list[BroadsheetError] = []
     # The files to parse, by path: every file, less those whose article the cache holds (in scan order).
     to_parse = {source.rel: source for source in markdown}
-    for source, article in cache.unchanged_articles(to_parse) if cache else ():
+    tuples: dict[tuple[str, ...], tuple[str, ...]] = {}  # the articles' tag and author tuples, shared
+    for source, article in cache.unchanged_articles(to_parse, tuples) if cache else ():
         del to_parse[source.rel]
         articles.append(_path_shared(article, source.rel))
     pending = list(to_parse.values())
@@ -121,7 +122,7 @@ def load_content(
                 continue
             article, fact, html, terms = parsed
             source = to_parse[rel]
-            articles.append(_path_shared(share_names(article), source.rel))
+            articles.append(_path_shared(share_names(article, tuples), source.rel))
             parsed_now.append((rel, source.size, source.mtime_ns, article))
             bodies_now.append((article.digest, html, terms, fact))
         if cache:

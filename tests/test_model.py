@@ -112,14 +112,22 @@ def test_any_datetime_with_an_offset_keeps_its_instant(moment: datetime, offset_
     assert article.url.startswith(article.date.strftime("%Y/%m/%d/"))
 
 
+def _bodiless(article: Article) -> Article:
+    return replace(article, body="", slug=article.slug)
+
+
 def test_day_and_url_follow_the_date_and_slug_through_copies_and_the_cache() -> None:
     """They are worked out when an article is made (slots, no __dict__ to grow later): a copy with
     another date or slug, and an article read back from the cache, must carry their own."""
     article = parse("title: T\ndate: 2024-05-03T23:30:00")
     assert not hasattr(article, "__dict__")
     moved = replace(article, date=article.date + timedelta(hours=1), slug="later")
-    assert (moved.day.isoformat(), moved.url) == ("2024-05-04", "2024/05/04/later/")
-    copy = pickle.loads(pickle.dumps(replace(article, body=""), pickle.HIGHEST_PROTOCOL))
+    assert (moved.day.isoformat(), moved.url, moved.slug) == ("2024-05-04", "2024/05/04/later/", "later")
+    # The slug is held only as the end of the URL: a copy must be given it, not make up another.
+    assert "slug" not in Article.__slots__ and article.slug == "story"
+    with pytest.raises(ValueError, match="slug"):
+        replace(article, body="")
+    copy = pickle.loads(pickle.dumps(_bodiless(article), pickle.HIGHEST_PROTOCOL))
     assert (copy.day, copy.url, copy.title, copy.body) == (article.day, article.url, "T", "")
     full = parse(
         "title: T\ndate: 2024-05-03T23:30:00\nauthors: [Ann]\ntags: [X, Y]\nsource: S\ndistributor: D\n"
@@ -136,12 +144,13 @@ def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Pa
     share one copy of each tag, author and source name instead of holding one each."""
     front = "title: T{n}\ndate: 2024-05-0{n}\ntags: [Politics, Trade]\nauthors: [Ann Lee]\nsource: Wire Service"
     with BuildCache(tmp_path / "cache.sqlite") as cache:
-        cache.store_articles((f"{n}.md", 1, 1, replace(parse(front.format(n=n)), body="")) for n in (1, 2))
+        cache.store_articles((f"{n}.md", 1, 1, _bodiless(parse(front.format(n=n)))) for n in (1, 2))
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         files = {f"{n}.md": SourceFile(f"{n}.md", "", 1, 1) for n in (1, 2)}
         first, second = (article for _, article in cache.unchanged_articles(files))
     assert (first.tags, first.authors, first.source) == (("Politics", "Trade"), ("Ann Lee",), "Wire Service")
     assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
+    assert first.tags is second.tags and first.authors is second.authors  # the tuples too
     assert first.source is second.source
     assert (first.title, second.title, second.day.isoformat()) == ("T1", "T2", "2024-05-02")
 
@@ -150,7 +159,7 @@ def test_only_the_stored_articles_of_files_unchanged_since_are_read_back(tmp_pat
     """A build reads back the article stored for each content file whose size and modification time
     are those it had then, a row at a time; the rows of files changed, gone or unknown are not even
     unpickled (here they could not be)."""
-    article = replace(parse("title: Kept\ndate: 2024-05-01"), body="")
+    article = _bodiless(parse("title: Kept\ndate: 2024-05-01"))
     with BuildCache(tmp_path / "cache.sqlite") as cache:
         cache.store_articles([("kept.md", 10, 20, article)])
         for path in ("grown.md", "touched.md", "gone.md"):
@@ -205,7 +214,7 @@ def test_facts_are_read_by_digest_when_a_page_asks_and_only_a_few_are_kept(
     # This build's own, from memory; an article's own summary wins over the one made of its body.
     assert (renderer.summary(own[0]), renderer.reading_minutes(own[0])) == ("Its own.", 1) and len(reads) == 3
     assert bodies.facts(own[0]) == Facts(40, "")
-    lost = replace(short[0], digest="0" * 32)
+    lost = replace(short[0], digest="0" * 32, slug=short[0].slug)
     with pytest.raises(BroadsheetError, match="lost a rendered body") as error:
         renderer.summary(lost)
     assert error.value.path == "short.md"

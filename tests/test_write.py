@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import pickle
+import re
 import threading
 import time
 import tracemalloc
@@ -28,6 +29,7 @@ from broadsheet.manifest import (
     MANIFEST,
     MANIFEST_VERSION,
     _manifest_paths,
+    _within,
     file_digest,
     files_of,
     live_manifest,
@@ -86,6 +88,30 @@ def test_first_write_creates_the_tree_and_manifest(tmp_path: Path) -> None:
     assert read_manifest(output) == manifest["files"]
     assert (stats.files, stats.written, stats.unchanged, stats.removed) == (2, 2, 0, 0)
     assert not leftovers(output, "new")
+
+
+def test_the_writer_remembers_only_the_folders_it_made_lately_and_finds_the_others_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build makes about a folder a page: the writer keeps only the last few it made (each a
+    string held to the end of the build), and a folder met again after it was forgotten is there."""
+    monkeypatch.setattr(write, "_FOLDERS_KEPT", 4)
+    kept: list[int] = []
+    make_folder = write.make_folder
+
+    def making(path: str) -> None:
+        make_folder(path)
+        kept.append(len(tree._made_dirs))
+
+    monkeypatch.setattr(write, "make_folder", making)
+    output = tmp_path / "site"
+    outputs = [Output(f"{n}/index.html", str(n).encode()) for n in range(10)]
+    outputs += [Output("0/feed.xml", b"feed"), Output("0/1/index.html", b"deep")]  # (folder 0: forgotten)
+    tree = SpareTree(output)
+    stats = tree.write(outputs)
+    assert max(kept) <= 4 and len(kept) == 12
+    assert files(output) == {o.path: o.data for o in outputs} | {MANIFEST: (output / MANIFEST).read_bytes()}
+    assert stats.written == 12
 
 
 def test_unchanged_files_keep_inode_and_mtime_changed_are_rewritten_stale_removed(tmp_path: Path) -> None:
@@ -854,6 +880,17 @@ def test_filling_the_spare_that_fails_midway_leaves_it_to_the_next_build(
     write_changes([Output("c.txt", b"new c")], forked_check(output, monkeypatch))
     assert {p: d for p, d in files(output).items() if p != MANIFEST} == {**site, "c.txt": b"new c"}
     assert read_manifest(spare_dir(output)).keys() == site.keys()
+
+
+@given(st.lists(st.text(alphabet="a./\0", max_size=6), max_size=4))
+@example(["a", "b/c", "./d"])
+@example(["a/b/..", "c"])
+@example(["\0a"])
+def test_a_manifest_lists_only_paths_whose_every_part_names_a_file(paths: list[str]) -> None:
+    """No part of a path (between slashes, or NUL, which would cut a file name short) is empty,
+    "." or "..": then it stays inside its tree."""
+    parts = [part for path in paths for part in re.split("[/\0]", path)]
+    assert _within(paths) == all(part not in ("", ".", "..") for part in parts)
 
 
 @pytest.mark.parametrize("tampered", ["live", "spare"])
