@@ -403,10 +403,11 @@ def test_list_pages_show_their_part_of_the_list_and_hold_no_copy_of_it() -> None
     assert shown == [[["S4"], ["S3"]], [["S2"], ["S1"]], [["S0"]]]  # newest first, grouped by day
 
 
-def test_the_page_plan_makes_each_article_page_when_asked_not_before() -> None:
-    """A full build plans every page at once; the plan holds the list and date pages but makes an
-    article's page (a Page and its context's maker, one per article) each time it is asked for:
-    the same pages, in the same order, with the same contexts as plan_pages gives."""
+def test_the_page_plan_makes_each_article_and_list_page_when_asked_not_before() -> None:
+    """A full build plans every page at once; the plan holds the date pages but makes an article's
+    page (a Page and its context's maker, one per article) and a page of a paginated list (a third
+    as many) each time it is asked for: the same pages, in the same order, with the same contexts
+    as plan_pages gives."""
     tags = ["Port, Road", "Port, Rail"]
     articles = [
         make(f"{i}.md", f"title: S{i}\ndate: 2024-05-0{1 + i // 2}T0{i}:00:00\ntags: [{tags[i % 2]}]") for i in range(5)
@@ -435,7 +436,10 @@ def test_the_page_plan_makes_each_article_page_when_asked_not_before() -> None:
         plan[-len(plan) - 1]
     first = plan[0]
     assert first.url == site.articles[0].url and plan[0] is not first  # made when asked, not held
-    assert plan[len(articles)] is plan[len(articles)]  # the other pages are held, made once
+    front = len(articles)  # the first page of the front page's list
+    assert plan[front].url == "" and plan[front] is not plan[front]  # a list's pages: made when asked too
+    day = next(i for i, page in enumerate(planned) if page.url == site.days[0].url)
+    assert plan[day] is plan[day]  # the other pages are held, made once
 
 
 def test_two_articles_with_one_url_are_both_reported_and_left_out() -> None:
