@@ -65,7 +65,6 @@ from broadsheet.search_stage import SearchOutputs
 from broadsheet.spare_fill import SpareFill, SpareLag
 from broadsheet.stale_pages import choose_renders
 from broadsheet.swap import recover
-from broadsheet.urls import output_path
 from broadsheet.webapp import webapp_outputs
 from broadsheet.write import MissingOutput, SpareTree, WriteStats
 
@@ -309,7 +308,7 @@ def _render_and_write(
     # Contexts for fingerprints are made afresh, not kept on the pages: comparing every page would
     # otherwise hold every page's lists until the build ends. The few pages rendered make theirs again.
     # Paths interned: the same objects as in the manifests and the cache's records (manifest.files_of, cache).
-    paths = [intern(output_path(url)) for url in pages.urls()] + [f.url for f in feeds]
+    paths = [intern(path) for path in pages.paths()] + [f.url for f in feeds]
     global_key = fingerprints.global_key.decode()
     kept, todo, fresh_records, fingerprinted, everything, gone = choose_renders(
         cache, pages, feeds, paths, fingerprints, manifest, changed, templates

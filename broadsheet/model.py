@@ -54,8 +54,8 @@ class Article:
     title: str
     date: datetime  # aware, in the site's timezone
     has_time: bool
-    # Given, not held: it is the end of `url` (the `slug` property), which a build holds anyway (80
-    # bytes an article). `dataclasses.replace` must be given it again (it says so when it is not).
+    # Given, not held: it is part of `page_path` (the `slug` property), which a build holds anyway
+    # (80 bytes an article). `dataclasses.replace` must be given it again (it says so when it is not).
     slug: InitVar[str]
     body: str
     digest: str  # hash of the whole file: the cache key for everything derived from it
@@ -74,17 +74,25 @@ class Article:
     original_url: str | None = None
     draft: bool = False
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    url: str = field(init=False, repr=False)  # site-relative URL path, without leading slash
+    # The file of its page in the output folder: `url` + "index.html". Held rather than the URL, which
+    # is made from it when asked for (a slice, 100 ns, about twenty times an article in a build):
+    # a build holds every file's path until it writes the manifest, and this one is the article's
+    # (interned by `share_names`): 80 bytes an article less than holding both.
+    page_path: str = field(init=False, repr=False)
 
     def __post_init__(self, slug: str) -> None:
         d = self.date
-        object.__setattr__(self, "url", f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{slug}/")
+        object.__setattr__(self, "page_path", f"{d.year:04d}/{d.month:02d}/{d.day:02d}/{slug}/{_PAGE_FILE}")
+
+    @property
+    def url(self) -> str:
+        """Site-relative URL path, without a leading slash: "2024/05/03/slug/"."""
+        return self.page_path[:_URL_END]
 
     @property
     def day(self) -> date:
         # Made when asked for (60 ns), not held: a build holds every article, and a date and its
-        # slot took 40 bytes each (4 MB at 100,000 articles). The URL, asked for twenty times an
-        # article in a build, costs ten times as much to make and stays.
+        # slot took 40 bytes each (4 MB at 100,000 articles).
         return self.date.date()
 
     # Pickled as a plain tuple of values: the cache and the edit snapshot read back every article,
@@ -97,11 +105,14 @@ class Article:
             put(self, value)
 
 
+_PAGE_FILE = "index.html"  # (urls.output_path of a URL that ends in "/")
+_URL_END = -len(_PAGE_FILE)
 _SLUG_START = len("YYYY/MM/DD/")  # (datetime's years have four digits)
+_SLUG_END = -len("/" + _PAGE_FILE)
 
 
 def _slug(article: Article) -> str:
-    return article.url[_SLUG_START:-1]
+    return article.page_path[_SLUG_START:_SLUG_END]
 
 
 # Set after the class is made: in its body, the dataclass would take the property for the init
@@ -131,6 +142,9 @@ def share_names(article: Article, tuples: dict[tuple[str, ...], tuple[str, ...]]
         value = getattr(article, field_name)
         if type(value) is str:
             put(article, field_name, intern(value))
+    # Interned before the output's manifests are read (which intern their paths): they, the plan and
+    # the build's records then hold this string for the page, not copies of their own.
+    put(article, "page_path", intern(article.page_path))
     return article
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from broadsheet.config import SiteConfig
 from broadsheet.model import Article, Period, Site
-from broadsheet.urls import page_url
+from broadsheet.urls import output_path, page_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,11 +308,22 @@ class PagePlan(Sequence[Page]):
     def urls(self) -> Iterator[str]:
         """Each page's URL, in order."""
         yield from (article.url for article in self._articles)
+        yield from self._other_urls()
+
+    def _other_urls(self) -> Iterator[str]:
         for part in self._parts:
             if isinstance(part, _PagedList):
                 yield from map(part.url, range(1, part.total + 1))
             else:
                 yield part.url
+
+    def paths(self) -> Iterator[str]:
+        """Each page's file in the output folder (urls.output_path of its URL), in order: an
+        article's, the string the article holds (Article.page_path)."""
+        for article in self._articles:
+            path = output_path(article.url)  # checked, as any page's
+            yield article.page_path if path == article.page_path else path
+        yield from map(output_path, self._other_urls())
 
     def entries_date(self, index: int) -> datetime | None:
         """`self[index].entries_date` (None for an article's page)."""

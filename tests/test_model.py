@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from sys import intern
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +30,7 @@ from broadsheet.model import Article, Facts
 from broadsheet.pages import Page, page_plan, plan_pages
 from broadsheet.parse_stage import parse_files
 from broadsheet.render import Renderer, make_environment
-from broadsheet.urls import slugify
+from broadsheet.urls import output_path, slugify
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -151,6 +152,8 @@ def test_names_many_articles_share_are_held_once_after_reading_back(tmp_path: Pa
     assert (first.tags, first.authors, first.source) == (("Politics", "Trade"), ("Ann Lee",), "Wire Service")
     assert all(a is b for a, b in zip(first.tags + first.authors, second.tags + second.authors, strict=True))
     assert first.tags is second.tags and first.authors is second.authors  # the tuples too
+    # An article's page's file is held once: the manifests and records that name it share the string.
+    assert first.page_path == "2024/05/01/story/index.html" and intern("2024/05/01/story/index.html") is first.page_path
     assert first.source is second.source
     assert (first.title, second.title, second.day.isoformat()) == ("T1", "T2", "2024-05-02")
 
@@ -428,6 +431,9 @@ def test_the_page_plan_makes_each_article_and_list_page_when_asked_not_before() 
     assert [shown(p) for p in plan] == [shown(p) for p in planned]
     assert [shown(plan[i]) for i in range(len(plan))] == [shown(p) for p in planned]
     assert list(plan.urls()) == [p.url for p in planned]
+    # Each page's output file; an article's is the string the article holds, not a copy of its own.
+    assert list(plan.paths()) == [output_path(p.url) for p in planned]
+    assert all(path is a.page_path for path, a in zip(plan.paths(), site.articles, strict=False))
     assert [plan.entries_date(i) for i in range(len(plan))] == [p.entries_date for p in planned]
     assert shown(plan[-1]) == shown(planned[-1]) and shown(plan[-len(plan)]) == shown(planned[0])
     with pytest.raises(IndexError):
