@@ -144,8 +144,14 @@ def share_names(article: Article, tuples: dict[tuple[str, ...], tuple[str, ...]]
             put(article, field_name, intern(value))
     # Interned before the output's manifests are read (which intern their paths): they, the plan and
     # the build's records then hold this string for the page, not copies of their own.
-    put(article, "page_path", intern(article.page_path))
+    share_page_path(article)
     return article
+
+
+def share_page_path(article: Article) -> None:
+    """The article's page path swapped for the one interned copy (the output manifests', when they
+    were read first), for an article no one else holds yet."""
+    object.__setattr__(article, "page_path", intern(article.page_path))
 
 
 class Facts(NamedTuple):
