@@ -49,6 +49,7 @@ from broadsheet.manifest import manifest_signature, record_failed_build
 from broadsheet.model import Site
 from broadsheet.output import Output, Placed
 from broadsheet.page_records import PageRecords
+from broadsheet.pages import PagePlan
 from broadsheet.parse_stage import load_content
 from broadsheet.render import Renderer, make_environment, static_outputs
 from broadsheet.render_stage import (
@@ -321,14 +322,13 @@ def _render_and_write(
         renderer, pages, feeds, plan_fingerprints, plan_related, None if precompress else tree, lean, finder.by_path
     )
     todo = render_order(pages.entries_date, todo)
-    html_urls = [url for url in pages.urls() if url != "404.html"]
     search = SearchOutputs(site, renderer, bodies.terms, cache, manifest, output_dir, changed)
     if lean is not None and not precompress:
         search.start_elsewhere(lean, tree)
     records = PageRecords(cache, fresh_records, finder.answers, len(todo), len(paths))
     sitemaps: list[str] = []  # the sitemap's files
 
-    def stream(kept: list[Output], plan: RenderPlan, todo: Sequence[Job], html_urls: list[str]) -> Iterator[Output]:
+    def stream(kept: list[Output], plan: RenderPlan, todo: Sequence[Job], pages: PagePlan) -> Iterator[Output]:
         """Every output in a stable order, rendered as the writer asks for it: never all in memory.
         (What only it needs comes as arguments, to be let go of when it is done: see below.)"""
         yield from kept
@@ -341,7 +341,8 @@ def _render_and_write(
                 sitemaps.append(path)
                 yield Output(path, keep=digest)
         else:
-            for path, data in sitemap_files(config, html_urls, site):
+            other_urls = [url for url in pages.other_urls() if url != "404.html"]  # (the articles': the site's)
+            for path, data in sitemap_files(config, site, other_urls):
                 sitemaps.append(path)
                 yield Output(path, data)
         # The pages' bytes and contexts (and the sitemap's text: megabytes) came and went among what
@@ -357,7 +358,7 @@ def _render_and_write(
 
     # Cache rules for Netlify / Cloudflare Pages (issue 7) come last: they name every file.
     headers_made: list[set[str]] = []
-    source = stream(kept, plan, todo, html_urls)
+    source = stream(kept, plan, todo, pages)
     outputs = with_headers(source, headers_made)
     if precompress:
         outputs = hosting_precompress(outputs, previous=tree.live, output_dir=output_dir)
@@ -374,7 +375,7 @@ def _render_and_write(
     # What only the render needed, let go before the records are made: the plan (every page, its
     # context's maker, the lists' slices of articles) and the list entries kept for reuse. At
     # 100,000 articles the build peaked in the records after the swap, while it still held them.
-    del pages, plan, todo, kept, html_urls
+    del pages, plan, todo, kept
     renderer.forget_items()
     release_free_memory()  # what they held, before the records are made: about 30 MB more at 100,000 articles
     if start_spare_fill is not None and cache is not None and not errors and not precompress:

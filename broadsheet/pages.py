@@ -308,9 +308,10 @@ class PagePlan(Sequence[Page]):
     def urls(self) -> Iterator[str]:
         """Each page's URL, in order."""
         yield from (article.url for article in self._articles)
-        yield from self._other_urls()
+        yield from self.other_urls()
 
-    def _other_urls(self) -> Iterator[str]:
+    def other_urls(self) -> Iterator[str]:
+        """The URL of each page that is not an article's, in order (they come after the articles')."""
         for part in self._parts:
             if isinstance(part, _PagedList):
                 yield from map(part.url, range(1, part.total + 1))
@@ -323,7 +324,7 @@ class PagePlan(Sequence[Page]):
         for article in self._articles:
             path = output_path(article.url)  # checked, as any page's
             yield article.page_path if path == article.page_path else path
-        yield from map(output_path, self._other_urls())
+        yield from map(output_path, self.other_urls())
 
     def entries_date(self, index: int) -> datetime | None:
         """`self[index].entries_date` (None for an article's page)."""
