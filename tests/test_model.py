@@ -124,7 +124,7 @@ def test_day_and_url_follow_the_date_and_slug_through_copies_and_the_cache() -> 
     assert not hasattr(article, "__dict__")
     moved = replace(article, date=article.date + timedelta(hours=1), slug="later")
     assert (moved.day.isoformat(), moved.url, moved.slug) == ("2024-05-04", "2024/05/04/later/", "later")
-    # The slug is held only as the end of the URL: a copy must be given it, not make up another.
+    # The slug is held only as part of the page's path: a copy must be given it, not make up another.
     assert "slug" not in Article.__slots__ and article.slug == "story"
     with pytest.raises(ValueError, match="slug"):
         replace(article, body="")
