@@ -31,7 +31,7 @@ from typing import Any
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.load import SourceFile
-from broadsheet.model import Article, Facts, share_names
+from broadsheet.model import Article, Facts, share_strings
 
 SCHEMA = 8
 CACHE_DIR = ".broadsheet-cache"
@@ -146,12 +146,12 @@ class BuildCache:
         modification time are those it was stored with, a row at a time. (Read into one dict first,
         every row's leftovers, freed among the articles kept, stayed with the process: a template
         change's build at 100,000 articles started its render at about 295 MB, not 249-253 MB.)
-        `tuples`: the name tuples to share (model.share_names), with articles read elsewhere."""
+        `tuples`: the tuples of names to share (model.share_strings), with articles read elsewhere."""
         shared = {} if tuples is None else tuples
         for path, size, mtime, blob in self.db.execute("SELECT path, size, mtime, article FROM files"):
             source = files.get(path)
             if source is not None and source.size == size and source.mtime_ns == mtime:
-                yield source, share_names(pickle.loads(blob), shared)
+                yield source, share_strings(pickle.loads(blob), shared)
 
     def store_articles(self, entries: Iterable[tuple[str, int, int, Article]]) -> None:
         """(path, size, mtime_ns, article without its body) of files parsed."""

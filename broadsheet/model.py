@@ -77,7 +77,7 @@ class Article:
     # The file of its page in the output folder: `url` + "index.html". Held rather than the URL, which
     # is made from it when asked for (a slice, 100 ns, about twenty times an article in a build):
     # a build holds every file's path until it writes the manifest, and this one is the article's
-    # (interned by `share_names`): 80 bytes an article less than holding both.
+    # (interned by `share_strings`): 80 bytes an article less than holding both.
     page_path: str = field(init=False, repr=False)
 
     def __post_init__(self, slug: str) -> None:
@@ -125,11 +125,12 @@ _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _SLOT_SETTERS = tuple(Article.__dict__[name].__set__ for name in _ARTICLE_FIELDS)
 
 
-def share_names(article: Article, tuples: dict[tuple[str, ...], tuple[str, ...]]) -> Article:
-    """The article, its tag, author and source names swapped for one shared (interned) copy of each,
-    which thousands of articles hold: for an article just read back on its own (a cache row, a
-    parse batch), which would otherwise hold copies of its own. (A pickle of many articles at
-    once, such as the edit snapshot, keeps them shared already.) Its tuples of tags and of authors
+def share_strings(article: Article, tuples: dict[tuple[str, ...], tuple[str, ...]]) -> Article:
+    """The article, its tag, author and source names and its page path swapped for one shared
+    (interned) copy of each, which thousands of articles (the names) or the build's other records
+    (the page path) hold: for an article just read back on its own (a cache row, a parse batch),
+    which would otherwise hold copies of its own. (A pickle of many articles at once, such as the
+    edit snapshot, keeps their names shared already.) Its tuples of tags and of authors
     are swapped for an equal one in `tuples` (those the articles read so far hold), or put there:
     staff bylines and a desk's tags recur, and a tuple takes 48 bytes and more. Changed in place:
     it is only for articles no one else holds yet."""

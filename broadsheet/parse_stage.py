@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.executors import chunked, open_executor, runs_here
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
-from broadsheet.model import Article, Facts, share_names
+from broadsheet.model import Article, Facts, share_strings
 from broadsheet.search_index import article_terms
 
 Progress = Callable[[str, int, int], None]
@@ -45,7 +44,10 @@ def parse_files(items: Sequence[tuple[str, bytes | SourceFile]], timezone: str) 
             continue
         facts = Facts(rendered.words, "" if article.summary else summarise(rendered.first_paragraph))
         terms = article_terms(article, rendered.text)
-        results.append((rel, (replace(article, body="", slug=article.slug), facts, rendered.html, terms), None))
+        # Sent back without its body, which is rendered now. Cleared in place, not copied with
+        # `dataclasses.replace`, which would make its page path again from the slug it holds.
+        object.__setattr__(article, "body", "")
+        results.append((rel, (article, facts, rendered.html, terms), None))
     return results
 
 
@@ -122,7 +124,7 @@ def load_content(
                 continue
             article, fact, html, terms = parsed
             source = to_parse[rel]
-            articles.append(_path_shared(share_names(article, tuples), source.rel))
+            articles.append(_path_shared(share_strings(article, tuples), source.rel))
             parsed_now.append((rel, source.size, source.mtime_ns, article))
             bodies_now.append((article.digest, html, terms, fact))
         if cache:
