@@ -146,9 +146,9 @@ def sitemap_files(config: SiteConfig, site: Site, other_urls: Sequence[str]) -> 
     lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<sitemapindex xmlns="{SITEMAP}">']
     for number, start in enumerate(starts, 1):
         lines += ["  <sitemap>", f"    <loc>{_text(f'{config.site_url}sitemap-{number}.xml')}</loc>"]
-        days = [article.day for article in articles[start : start + limit]]
-        if days:
-            lines.append(f"    <lastmod>{max(days).isoformat()}</lastmod>")
+        newest = max((article.day for article in articles[start : start + limit]), default=None)
+        if newest is not None:
+            lines.append(f"    <lastmod>{newest.isoformat()}</lastmod>")
         lines.append("  </sitemap>")
     lines.append("</sitemapindex>\n")
     yield "sitemap.xml", "\n".join(lines).encode("utf-8")

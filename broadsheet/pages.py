@@ -10,7 +10,7 @@ import heapq
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -302,7 +302,7 @@ class PagePlan(Sequence[Page]):
         articles, finder = self._articles, self._finder
         yield from (_article_page(articles, i, finder) for i in range(len(articles)))
         for part in self._parts:
-            yield from part.pages() if isinstance(part, _PagedList) else (part,)
+            yield from _pages_of(part)
 
     # What the build asks of every page, answered without making the article and list pages.
     def urls(self) -> Iterator[str]:
@@ -367,7 +367,13 @@ def _related_finder(
 def _other_pages(site: Site, config: SiteConfig, only: Container[str] | None) -> Iterator[Page]:
     """The pages of `plan_pages` that are not an article's, in its order."""
     for part in _other_parts(site, config, only):
-        yield from part.pages(only) if isinstance(part, _PagedList) else (part,)
+        yield from _pages_of(part, only)
+
+
+def _pages_of(part: Page | _PagedList, only: Container[str] | None = None) -> Iterable[Page]:
+    """The pages of a part of the plan: a paginated list's (those `only` names), or the page itself
+    (which `_other_parts` yields only when wanted)."""
+    return part.pages(only) if isinstance(part, _PagedList) else (part,)
 
 
 def _other_parts(site: Site, config: SiteConfig, only: Container[str] | None) -> Iterator[Page | _PagedList]:
