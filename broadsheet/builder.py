@@ -199,6 +199,8 @@ def _build(config: SiteConfig, options: BuildOptions, progress: Progress) -> Bui
                     )
                 if lean is None and lean_setup is not None:  # a quick rebuild began, then gave up
                     lean = background.enter_context(lean_workers(lean_setup, jobs))  # forked now: the first were ended
+            if cache:
+                cache.read_ahead()  # a full build reads most of it
             articles, fresh, errors, parsed = load_content(markdown, config.tz, cache, options.executor, jobs, progress)
             site, index_errors = build_site(articles, drafts=options.drafts, assets=(a.rel for a in assets))
             errors += index_errors

@@ -56,6 +56,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+_READ_AHEAD_PART = 4 << 20  # bytes (see BuildCache.read_ahead)
+
+
 class BuildCache:
     """A thin typed wrapper over the SQLite file. Use as a context manager; commits on success."""
 
@@ -94,6 +97,26 @@ class BuildCache:
         )
         db.execute("INSERT INTO meta VALUES ('code', ?)", (code_fingerprint(),))
         return db
+
+    def read_ahead(self) -> None:
+        """Have the kernel start reading the whole file into memory, without waiting for it: for a
+        build about to read most of it (every article's row, then every body, scattered across the
+        file). A day after the last build its pages may have left the page cache, and each of
+        SQLite's reads would then wait on the disk in turn: read ahead, the file comes in large
+        sequential reads while the build goes on (93 MB at 10,000 articles, in about half a second
+        here). Asked for a part at a time: the kernel reads at most its read-ahead window (8 MB
+        here) for each request."""
+        advise = getattr(os, "posix_fadvise", None)
+        if advise is None:
+            return
+        with contextlib.suppress(OSError):
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                size = os.fstat(fd).st_size
+                for start in range(0, size, _READ_AHEAD_PART):
+                    advise(fd, start, _READ_AHEAD_PART, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
 
     def __enter__(self) -> BuildCache:
         self.db.execute("BEGIN")

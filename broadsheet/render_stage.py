@@ -132,6 +132,8 @@ class RenderPlan:
         out: list[Rendered] = []
         fingerprints = self.fingerprints
         place = self.tree.place if self.tree is not None else None
+        if self.tree is not None:
+            self.tree.read_ahead(output_path(item.url) if isinstance(item, Page) else item.url for item in items)
         for item in items:
             key = None
             if isinstance(item, Page):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.fileops import link_new, link_over, make_folder, write_new, write_over
+from broadsheet.fileops import link_new, link_over, make_folder, read_ahead, write_new, write_over
 from broadsheet.forked import forked_result, start_forked
 from broadsheet.guards import foreign_files, refuse, refuse_foreign_files
 from broadsheet.manifest import MANIFEST, file_digest, read_manifest, without
@@ -82,6 +82,12 @@ class SparePart:
             self._made_dirs.add(parent)
         same_as_live = self.output / path if self.live.get(path) == digest else None
         return self.spare / path, same_as_live, is_new
+
+    def read_ahead(self, paths: Iterable[str]) -> None:
+        """Start reading, in the background, the spare's files for these outputs that placing their new
+        bytes will rewrite in place (fileops.read_ahead): for a batch of pages about to be rendered."""
+        have = self.have
+        read_ahead(self._prefix + path for path in paths if path in have)
 
     def place(self, path: str, data: bytes) -> Placed:
         """Put a rendered file into the spare now, in this process, and say what it took."""

@@ -5,9 +5,12 @@ A module of its own (not conftest.py) so tests can import it by a name no other 
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,3 +111,53 @@ def wrapped_python(folder: Path, first: str) -> Path:
     python.write_text(f'#!/bin/sh\n{first}\nexec {sys.executable} "$@"\n')
     python.chmod(0o755)
     return python
+
+
+def pages_in_memory(path: Path) -> list[bool] | None:
+    """Whether each page of the file is in the page cache (mincore(2) of a mapping of it, which reads
+    nothing in: a read that may not wait, RWF_NOWAIT, starts reading what it misses); None where
+    this system cannot tell."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            # Private and writable only so that ctypes can take its address; nothing is written.
+            mapped = mmap.mmap(handle.fileno(), size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except (AttributeError, OSError, ValueError):
+        return None
+    try:
+        pages = -(-size // mmap.PAGESIZE)
+        found = (ctypes.c_ubyte * pages)()
+        start = ctypes.c_char.from_buffer(mapped)
+        try:
+            failed = libc.mincore(ctypes.c_void_p(ctypes.addressof(start)), ctypes.c_size_t(size), found)
+        finally:
+            del start  # (the mapping cannot close while ctypes holds it)
+        return None if failed else [bool(byte & 1) for byte in found]
+    finally:
+        mapped.close()
+
+
+def out_of_memory(*paths: Path) -> None:
+    """Drop the files' pages from the page cache, as a day's other work would; skips the test where
+    this file system keeps them (tmpfs) or cannot say whether it does."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # (dirty pages are not dropped)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        found = pages_in_memory(path)
+        if found is None or any(found):
+            pytest.skip("this file system keeps files in memory, or cannot say which of their pages it holds")
+
+
+def read_in_soon(path: Path, seconds: float = 10.0) -> bool:
+    """Whether every page of the file is in the page cache within `seconds`, read in by someone else."""
+    deadline = time.monotonic() + seconds
+    while not all(pages_in_memory(path) or [False]):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

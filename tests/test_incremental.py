@@ -20,10 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from buildkit import child_processes
+from buildkit import child_processes, out_of_memory, read_in_soon
 
 from benchmarks.bench import make_corpus
 from broadsheet import builder, edit_build, feeds, output, page_records, parse_stage, render, render_stage, write
+from broadsheet import cache as cache_module
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
@@ -256,6 +257,64 @@ def test_template_change_reuses_parsed_markdown(project: Path) -> None:
     result = run(project)
     assert result.parsed_files == 0
     assert "theme change" in next((project / "site").glob("20*/*/*/*/index.html")).read_text("utf-8")
+
+
+def test_a_template_change_reads_ahead_the_cache_and_each_pages_file_in_the_spare_before_placing_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day after the last build, the files a template change reads and rewrites may have left memory:
+    the build asks for the whole cache file before it loads the articles, and for each page's file
+    in the spare before the page is placed, so that they come in while it goes on rather than one
+    read at a time. (In one process, where every page is placed: the spies see them all.)"""
+    run(project, jobs=1)
+    edit(project / "templates" / "base.html", "</footer>", "<p>edited</p></footer>")
+    run(project, jobs=1)  # the spare holds pages of its own now
+    events: list[tuple[str, str]] = []
+    cache_read_ahead, spare_read_ahead, place = BuildCache.read_ahead, write.SparePart.read_ahead, write.SparePart.place
+
+    def reading_cache(self: BuildCache) -> None:
+        events.append(("cache", ""))
+        cache_read_ahead(self)
+
+    def loading(*args: Any) -> Any:
+        events.append(("load", ""))
+        return parse_stage.load_content(*args)
+
+    def reading_spare(self: write.SparePart, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        events.extend(("read", path) for path in paths)
+        spare_read_ahead(self, paths)
+
+    def placing(self: write.SparePart, path: str, data: bytes) -> output.Placed:
+        events.append(("place", path))
+        return place(self, path, data)
+
+    monkeypatch.setattr(BuildCache, "read_ahead", reading_cache)
+    monkeypatch.setattr(builder, "load_content", loading)
+    monkeypatch.setattr(write.SparePart, "read_ahead", reading_spare)
+    monkeypatch.setattr(write.SparePart, "place", placing)
+    edit(project / "templates" / "base.html", "<p>edited</p>", "<p>edited again</p>")
+    result = run(project, jobs=1)
+    assert events[:2] == [("cache", ""), ("load", "")]
+    placed = [path for kind, path in events if kind == "place"]
+    assert len(placed) == result.rendered_pages > 60
+    for path in placed:
+        assert ("read", path) in events[: events.index(("place", path))], path
+
+
+def test_reading_the_cache_ahead_brings_in_the_whole_file_a_part_at_a_time(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel reads at most its read-ahead window for each request: the file is asked for in
+    parts (here of three 4 kB pages), every one of which comes in."""
+    monkeypatch.setattr(cache_module, "_READ_AHEAD_PART", 3 * 4096)
+    run(project)
+    (path,) = (project / ".broadsheet-cache").glob("*.sqlite")
+    with BuildCache(path) as cache:
+        out_of_memory(path)
+        assert path.stat().st_size > 8 * 3 * 4096
+        cache.read_ahead()
+        assert read_in_soon(path)
 
 
 def test_corrupt_cache_is_rebuilt(project: Path) -> None:

@@ -13,11 +13,20 @@ import threading
 import time
 import tracemalloc
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from buildkit import ROOT, SiteDirs, placements, spare_in_step, wrapped_python
+from buildkit import (
+    ROOT,
+    SiteDirs,
+    out_of_memory,
+    pages_in_memory,
+    placements,
+    read_in_soon,
+    spare_in_step,
+    wrapped_python,
+)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -829,6 +838,85 @@ def test_a_pipe_or_symlink_where_the_spare_had_a_page_is_replaced_not_written_th
     assert done == [(False, False)] and not thread.is_alive()
     assert target.read_bytes() == b"new" and not target.is_symlink()
     assert elsewhere.read_bytes() == b"theirs"
+
+
+def test_reading_ahead_brings_in_files_only_one_name_links_to_and_never_waits_on_a_pipe(tmp_path: Path) -> None:
+    """Before pages are rendered, the spare's files they will be rewritten into are read into memory
+    in the background: a write into a file whose last page has left memory reads that page first,
+    one file at a time. A file another name links to is replaced, not rewritten: it is not read. A
+    missing file or a pipe is passed over (opening a pipe to read would wait for a writer)."""
+    own, shared = tmp_path / "own.html", tmp_path / "shared.html"
+    own.write_bytes(b"o" * 20_000)
+    shared.write_bytes(b"s" * 20_000)
+    os.link(shared, tmp_path / "live.html")
+    os.mkfifo(tmp_path / "pipe")
+    out_of_memory(own, shared)
+    done = threading.Event()
+    # (the shared file asked for first: read in, it would be in memory before the other)
+    paths = [str(tmp_path / name) for name in ("gone", "pipe", "shared.html", "own.html")]
+    threading.Thread(target=lambda: (fileops.read_ahead(paths), done.set()), daemon=True).start()
+    assert done.wait(10), "it waited on the pipe"
+    assert read_in_soon(own)
+    assert pages_in_memory(shared) == [False] * 5
+
+
+def test_the_spare_reads_ahead_its_files_for_the_outputs_it_is_given(tmp_path: Path) -> None:
+    """`SpareTree.read_ahead` takes output paths: those the spare's manifest lists are read in from the
+    spare, as the file rules above say."""
+    output = tmp_path / "site"
+    two_generations(output)
+    spare = spare_dir(output)
+    own, shared = spare / "index.html", spare / "a/one/index.html"
+    assert (own.stat().st_nlink, shared.stat().st_nlink) == (1, 2)
+    out_of_memory(own, shared)
+    SpareTree(output).read_ahead(["a/one/index.html", "new/index.html", "index.html"])
+    assert read_in_soon(own)
+    assert pages_in_memory(shared) == [False]
+
+
+@pytest.mark.parametrize("how", ["fill", "settle"])
+def test_bringing_the_spare_in_step_reads_in_its_files_ahead_of_copying_into_them_and_places_every_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Bringing the spare in step (after a build, or between builds of the preview server) copies
+    into its own files where they are, so it reads them in ahead, a part at a time, each before it is
+    copied into (not a file the spare lacks): in parts of four here, every one of twelve pages is
+    placed."""
+    monkeypatch.setattr(spare_fill, "_AHEAD", 4)
+    events: list[tuple[str, str]] = []
+    read_ahead, copy_over = spare_fill.read_ahead, spare_fill.copy_over
+
+    def reading(paths: Iterable[str]) -> None:
+        paths = list(paths)
+        events.extend(("read", path) for path in paths)
+        read_ahead(paths)
+
+    def copying(source: str, target: str) -> bool:
+        events.append(("copy", target))
+        return copy_over(source, target)
+
+    monkeypatch.setattr(spare_fill, "read_ahead", reading)
+    monkeypatch.setattr(spare_fill, "copy_over", copying)
+    output = tmp_path / "site"
+    pages = [f"p{n}/index.html" for n in range(11)]
+    for version in (b"first", b"second"):
+        write_site([Output(p, version) for p in pages], output)
+    before = read_manifest(output)  # the spare's files are its own: the first version's, rewritten
+    stats = write_site([Output(p, b"third") for p in [*pages, "new/index.html"]], output)
+    if how == "fill":
+        assert fill_spare(output, SpareLag.between(before, stats.digests)) == 12
+    else:
+        assert settle_spare(output) == 12
+    assert spare_in_step(output)
+    spare = str(spare_dir(output)) + "/"
+    own = [target for kind, target in events if kind == "copy" and target != spare + "new/index.html"]
+    assert sorted(own) == sorted(spare + p for p in pages)
+    for target in own:
+        assert events.count(("read", target)) == 1
+        assert events.index(("read", target)) < events.index(("copy", target))
+    assert ("read", spare + "new/index.html") not in events
+    # Not all at once: a part is read while the one before it is copied.
+    assert events.index(("read", own[-1])) > events.index(("copy", own[0]))
 
 
 @pytest.mark.parametrize("kernel_copy", [True, False])
