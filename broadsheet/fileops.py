@@ -6,7 +6,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -48,35 +48,6 @@ def write_over(target: Path, data: bytes) -> None:
         os.unlink(target)
     with open(target, "xb") as handle:
         handle.write(data)
-
-
-def read_ahead(paths: Iterable[str]) -> None:
-    """Have the kernel start reading these files into memory, without waiting for it: those that
-    `write_over` will rewrite where they are (regular files no other name links to), for a caller
-    about to render their new bytes.
-
-    Rewriting a file whose pages have left the page cache (the spare tree's pages were written a
-    build or more before: a day later, or after memory pressure) makes the write itself read the
-    page its new bytes end in, one file at a time: 100 µs a file here, against 6 µs when cached,
-    and at 10,000 articles a template change took 7.3 s rather than 5.5-6.5 s. Asked for a batch
-    at a time before it is rendered, the reads are under way together while the pages render."""
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is None:  # (not on every system): the writes read what they need themselves
-        return
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue  # not there (new to the spare): written as a new file
-        try:
-            st = os.fstat(fd)
-            # A shared file is replaced by a new one (write_over), whose write reads nothing.
-            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass  # only a hint: the write reads what it needs
-        finally:
-            os.close(fd)
 
 
 def _rewrite_unshared(target: Path, data: bytes) -> bool:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from broadsheet.fileops import copy_into, copy_over, link_new, link_over, make_folder, read_ahead
+from broadsheet.fileops import copy_into, copy_over, link_new, link_over, make_folder
 from broadsheet.forked import forked_result, start_forked
 from broadsheet.locks import build_lock
 from broadsheet.manifest import MANIFEST, errors_of, files_of, live_manifest, parsed, without
+from broadsheet.page_cache import read_ahead
 from broadsheet.spare import drop, manifests, open_spare, seal, spare_dir
 from broadsheet.stamps import FEW_TOUCHED, PlainUnpickler, save_stamps
 
@@ -274,11 +275,11 @@ def _mirror_into(paths: Sequence[str], have: Container[str], source: str, target
 
 def _read_ahead(paths: Sequence[str], have: Container[str], target: str) -> Iterator[str]:
     """`paths` one at a time, the spare's files (`have`, under `target`) of the next part of them read
-    in meanwhile: copied into where they are, their last pages would otherwise be read one file at a
-    time (fileops.read_ahead)."""
+    in meanwhile (page_cache): copied into where they are, their last pages would otherwise be read
+    one file at a time. (Not those the live tree shares, which are replaced.)"""
     for start in range(0, len(paths), _AHEAD):
         ahead = paths[start + _AHEAD if start else 0 : start + 2 * _AHEAD]
-        read_ahead(target + path for path in ahead if path in have)
+        read_ahead((target + path for path in ahead if path in have), unshared_only=True)
         yield from paths[start : start + _AHEAD]
 
 

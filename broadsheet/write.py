@@ -1,6 +1,6 @@
 """Writes a build's files into the output folder. This module and those it uses for each part of the
 job (manifest, spare, spare_fill, fileops, swap, stamps, guards, locks, forked) are the only ones that
-touch the output folder.
+touch the output folder (besides page_cache, which only asks for files to be read).
 
 A build is written into a spare tree beside the output and then swapped in with one atomic rename
 (renameat2 RENAME_EXCHANGE), so a reader (or a killed build) sees either the old site or the new
@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.fileops import link_new, link_over, make_folder, read_ahead, write_new, write_over
+from broadsheet.fileops import link_new, link_over, make_folder, write_new, write_over
 from broadsheet.forked import forked_result, start_forked
 from broadsheet.guards import foreign_files, refuse, refuse_foreign_files
 from broadsheet.manifest import MANIFEST, file_digest, read_manifest, without
 from broadsheet.output import Output, Placed
+from broadsheet.page_cache import read_ahead
 from broadsheet.spare import manifests, open_spare, seal, spare_dir
 from broadsheet.spare_fill import bring_in_step
 from broadsheet.swap import swap_in
@@ -85,9 +86,11 @@ class SparePart:
 
     def read_ahead(self, paths: Iterable[str]) -> None:
         """Start reading, in the background, the spare's files for these outputs that placing their new
-        bytes will rewrite in place (fileops.read_ahead): for a batch of pages about to be rendered."""
+        bytes will rewrite where they are (`write_over`, which makes the write read the page its
+        bytes end in when that has left memory): for a batch of pages about to be rendered. Not a
+        file the live tree shares, which is replaced by a new one."""
         have = self.have
-        read_ahead(self._prefix + path for path in paths if path in have)
+        read_ahead((self._prefix + path for path in paths if path in have), unshared_only=True)
 
     def place(self, path: str, data: bytes) -> Placed:
         """Put a rendered file into the spare now, in this process, and say what it took."""

@@ -24,7 +24,6 @@ from buildkit import child_processes, out_of_memory, read_in_soon
 
 from benchmarks.bench import make_corpus
 from broadsheet import builder, edit_build, feeds, output, page_records, parse_stage, render, render_stage, write
-from broadsheet import cache as cache_module
 from broadsheet.builder import BuildOptions, build
 from broadsheet.cache import BuildCache, CachedBodies, RelatedAnswers
 from broadsheet.config import load_config
@@ -302,19 +301,44 @@ def test_a_template_change_reads_ahead_the_cache_and_each_pages_file_in_the_spar
         assert ("read", path) in events[: events.index(("place", path))], path
 
 
-def test_reading_the_cache_ahead_brings_in_the_whole_file_a_part_at_a_time(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The kernel reads at most its read-ahead window for each request: the file is asked for in
-    parts (here of three 4 kB pages), every one of which comes in."""
-    monkeypatch.setattr(cache_module, "_READ_AHEAD_PART", 3 * 4096)
+def test_reading_the_cache_ahead_brings_in_the_whole_file(project: Path) -> None:
     run(project)
     (path,) = (project / ".broadsheet-cache").glob("*.sqlite")
     with BuildCache(path) as cache:
         out_of_memory(path)
-        assert path.stat().st_size > 8 * 3 * 4096
         cache.read_ahead()
         assert read_in_soon(path)
+
+
+def test_the_parse_stage_asks_for_each_batchs_files_a_batch_before_it_parses_them(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Content a day old may have left memory: each batch's files are read in while the batch before
+    is parsed, not one at a time by the parser. (In one process, where the spies see every batch.)"""
+    events: list[tuple[str, str]] = []
+    read_ahead, parse_files = parse_stage.read_ahead, parse_stage.parse_files
+
+    def reading(paths: Iterable[str]) -> None:
+        paths = list(paths)
+        events.extend(("read", path) for path in paths)
+        read_ahead(paths)
+
+    def parsing(items: Sequence[tuple[str, Any]], timezone: str) -> list[tuple[str, Any, Any]]:
+        events.extend(("parse", source.path) for _, source in items)
+        return parse_files(items, timezone)
+
+    monkeypatch.setattr(parse_stage, "read_ahead", reading)
+    monkeypatch.setattr(parse_stage, "parse_files", parsing)
+    monkeypatch.setattr(parse_stage, "_PARSE_CHUNK", 16)
+    assert run(project, jobs=1, executor="inline").parsed_files == 60
+    parsed = [path for kind, path in events if kind == "parse"]
+    assert sorted(parsed) == sorted(str(p) for p in (project / "content").rglob("*.md"))
+    for path in parsed:
+        assert events.count(("read", path)) == 1
+        assert events.index(("read", path)) < events.index(("parse", path))
+    # The second batch is asked for before the first is parsed; the last, only once some are parsed.
+    assert events.index(("read", parsed[16])) < events.index(("parse", parsed[0]))
+    assert events.index(("read", parsed[-1])) > events.index(("parse", parsed[0]))
 
 
 def test_corrupt_cache_is_rebuilt(project: Path) -> None:

@@ -840,29 +840,9 @@ def test_a_pipe_or_symlink_where_the_spare_had_a_page_is_replaced_not_written_th
     assert elsewhere.read_bytes() == b"theirs"
 
 
-def test_reading_ahead_brings_in_files_only_one_name_links_to_and_never_waits_on_a_pipe(tmp_path: Path) -> None:
-    """Before pages are rendered, the spare's files they will be rewritten into are read into memory
-    in the background: a write into a file whose last page has left memory reads that page first,
-    one file at a time. A file another name links to is replaced, not rewritten: it is not read. A
-    missing file or a pipe is passed over (opening a pipe to read would wait for a writer)."""
-    own, shared = tmp_path / "own.html", tmp_path / "shared.html"
-    own.write_bytes(b"o" * 20_000)
-    shared.write_bytes(b"s" * 20_000)
-    os.link(shared, tmp_path / "live.html")
-    os.mkfifo(tmp_path / "pipe")
-    out_of_memory(own, shared)
-    done = threading.Event()
-    # (the shared file asked for first: read in, it would be in memory before the other)
-    paths = [str(tmp_path / name) for name in ("gone", "pipe", "shared.html", "own.html")]
-    threading.Thread(target=lambda: (fileops.read_ahead(paths), done.set()), daemon=True).start()
-    assert done.wait(10), "it waited on the pipe"
-    assert read_in_soon(own)
-    assert pages_in_memory(shared) == [False] * 5
-
-
 def test_the_spare_reads_ahead_its_files_for_the_outputs_it_is_given(tmp_path: Path) -> None:
     """`SpareTree.read_ahead` takes output paths: those the spare's manifest lists are read in from the
-    spare, as the file rules above say."""
+    spare, unless the live tree shares them (a shared file is replaced, not rewritten where it is)."""
     output = tmp_path / "site"
     two_generations(output)
     spare = spare_dir(output)
@@ -886,10 +866,11 @@ def test_bringing_the_spare_in_step_reads_in_its_files_ahead_of_copying_into_the
     events: list[tuple[str, str]] = []
     read_ahead, copy_over = spare_fill.read_ahead, spare_fill.copy_over
 
-    def reading(paths: Iterable[str]) -> None:
+    def reading(paths: Iterable[str], *, unshared_only: bool = False) -> None:
+        assert unshared_only  # (a file the live tree shares is replaced: no use reading it)
         paths = list(paths)
         events.extend(("read", path) for path in paths)
-        read_ahead(paths)
+        read_ahead(paths, unshared_only=unshared_only)
 
     def copying(source: str, target: str) -> bool:
         events.append(("copy", target))
