@@ -39,16 +39,16 @@ def read_ahead(paths: Iterable[str], *, unshared_only: bool = False) -> None:
 
 
 def read_file_ahead(path: str | os.PathLike[str], part: int = 4 << 20) -> None:
-    """`read_ahead` for one large file: asked for `part` bytes at a time, for the kernel reads at most
-    its read-ahead window (8 MB here) for each request."""
+    """`read_ahead` for one large (regular) file: asked for `part` bytes at a time, for the kernel
+    reads at most its read-ahead window (8 MB here) for each request."""
     advise = getattr(os, "posix_fadvise", None)
     if advise is None:
         return
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
-            size = os.fstat(fd).st_size
-            for start in range(0, size, part):
+            st = os.fstat(fd)
+            for start in range(0, st.st_size if stat.S_ISREG(st.st_mode) else 0, part):
                 advise(fd, start, part, os.POSIX_FADV_WILLNEED)
         finally:
             os.close(fd)

@@ -141,6 +141,8 @@ def pages_in_memory(path: Path) -> list[bool] | None:
 def out_of_memory(*paths: Path) -> None:
     """Drop the files' pages from the page cache, as a day's other work would; skips the test where
     this file system keeps them (tmpfs) or cannot say whether it does."""
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("this system cannot be told to drop a file from memory")
     for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:

@@ -57,6 +57,7 @@ def test_a_large_file_is_asked_for_a_part_at_a_time_and_comes_in_whole(tmp_path:
 
 def test_asking_for_what_cannot_be_read_is_no_error(tmp_path: Path) -> None:
     page_cache.read_file_ahead(tmp_path / "gone")
+    page_cache.read_file_ahead(tmp_path)  # (a folder)
     os.mkfifo(tmp_path / "pipe")
     page_cache.read_file_ahead(tmp_path / "pipe")  # (not opened to wait for a writer)
     page_cache.read_ahead([str(tmp_path), str(tmp_path / "gone")])

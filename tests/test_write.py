@@ -882,7 +882,7 @@ def test_bringing_the_spare_in_step_reads_in_its_files_ahead_of_copying_into_the
     pages = [f"p{n}/index.html" for n in range(11)]
     for version in (b"first", b"second"):
         write_site([Output(p, version) for p in pages], output)
-    before = read_manifest(output)  # the spare's files are its own: the first version's, rewritten
+    before = read_manifest(output)  # the second version: the spare's after the next write, in files of its own
     stats = write_site([Output(p, b"third") for p in [*pages, "new/index.html"]], output)
     if how == "fill":
         assert fill_spare(output, SpareLag.between(before, stats.digests)) == 12
