@@ -314,7 +314,9 @@ def main() -> None:
                 walls[base if base.startswith("Broadsheet") else base.split()[0]] = wall
         if "Hugo" in walls:
             print(f"- Broadsheet/Hugo{tag}: {walls['Broadsheet'] / walls['Hugo']:.2f}")
-            for label in (label for label in TEMPLATE_CHANGES if f"Broadsheet, {label}" in walls):
+            for label in TEMPLATE_CHANGES:
+                if f"Broadsheet, {label}" not in walls:  # (a case this system cannot run)
+                    continue
                 ratio = walls[f"Broadsheet, {label}"] / walls["Hugo"]
                 print(f"- Broadsheet {label} / Hugo cold{tag}: {ratio:.2f} (target: under 0.5)")
         if "Pelican" in walls:

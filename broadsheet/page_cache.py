@@ -10,45 +10,51 @@ have."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def read_ahead(paths: Iterable[str], *, unshared_only: bool = False) -> None:
     """Have the kernel start reading these files into memory, without waiting for it: regular files
     only (never a pipe, whose opening would wait; never through a symlink), and with `unshared_only`
     only those no other name links to."""
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is None:
-        return
     for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            st = os.fstat(fd)
-            if stat.S_ISREG(st.st_mode) and not (unshared_only and st.st_nlink != 1):
-                advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        _ask(path, 0, unshared_only)
 
 
 def read_file_ahead(path: str | os.PathLike[str], part: int = 4 << 20) -> None:
-    """`read_ahead` for one large (regular) file: asked for `part` bytes at a time, for the kernel
-    reads at most its read-ahead window (8 MB here) for each request."""
+    """`read_ahead` for one large file: asked for `part` bytes at a time, for the kernel reads at most
+    its read-ahead window (8 MB here) for each request."""
+    _ask(path, part, False)
+
+
+def parts_ahead(items: Sequence[T], size: int) -> Iterator[tuple[Sequence[T], Sequence[T]]]:
+    """`items` in parts of `size`, each with the items whose files to ask for before it is used: the
+    part after it (with the first part, itself too), so that a part's files come in while the part
+    before it is used."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size], items[start + size if start else 0 : start + 2 * size]
+
+
+def _ask(path: str | os.PathLike[str], part: int, unshared_only: bool) -> None:
+    """Ask for the file whole (`part` 0) or `part` bytes at a time, if it is one to ask for."""
     advise = getattr(os, "posix_fadvise", None)
     if advise is None:
         return
-    with contextlib.suppress(OSError):
+    try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            st = os.fstat(fd)
-            for start in range(0, st.st_size if stat.S_ISREG(st.st_mode) else 0, part):
+    except OSError:
+        return
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and not (unshared_only and st.st_nlink != 1):
+            for start in range(0, st.st_size, part) if part else (0,):
                 advise(fd, start, part, os.POSIX_FADV_WILLNEED)
-        finally:
-            os.close(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

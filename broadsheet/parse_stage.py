@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from broadsheet.cache import BuildCache
 from broadsheet.errors import BroadsheetError
-from broadsheet.executors import chunked, open_executor, runs_here
+from broadsheet.executors import open_executor, runs_here
 from broadsheet.load import SourceFile, decode_article, read_source
 from broadsheet.markdown import render_markdown, summarise
 from broadsheet.model import Article, Facts, share_strings
-from broadsheet.page_cache import read_ahead
+from broadsheet.page_cache import parts_ahead, read_ahead
 from broadsheet.search_index import article_terms
 
 Progress = Callable[[str, int, int], None]
@@ -104,14 +104,8 @@ def load_content(
         # left memory, and a worker would read its files one at a time. At 10,000 articles out of
         # memory, one process spent 0.33-0.35 s reading them against 1.2-1.4 s (0.34 s when they
         # are in memory), and cold builds took 9.7-11.9 s against 10.5-13.3 s (six of each, in turn).
-        chunks = iter(chunked(pending, _PARSE_CHUNK))
-        after = next(chunks, None)
-        if after is not None:
-            read_ahead(source.path for source in after)
-        while after is not None:
-            chunk, after = after, next(chunks, None)
-            if after is not None:
-                read_ahead(source.path for source in after)
+        for chunk, ahead in parts_ahead(pending, _PARSE_CHUNK):
+            read_ahead(source.path for source in ahead)
             if local:
                 yield [(source.rel, source) for source in chunk]
                 continue

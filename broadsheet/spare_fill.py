@@ -16,7 +16,7 @@ from broadsheet.fileops import copy_into, copy_over, link_new, link_over, make_f
 from broadsheet.forked import forked_result, start_forked
 from broadsheet.locks import build_lock
 from broadsheet.manifest import MANIFEST, errors_of, files_of, live_manifest, parsed, without
-from broadsheet.page_cache import read_ahead
+from broadsheet.page_cache import parts_ahead, read_ahead
 from broadsheet.spare import drop, manifests, open_spare, seal, spare_dir
 from broadsheet.stamps import FEW_TOUCHED, PlainUnpickler, save_stamps
 
@@ -277,10 +277,9 @@ def _read_ahead(paths: Sequence[str], have: Container[str], target: str) -> Iter
     """`paths` one at a time, the spare's files (`have`, under `target`) of the next part of them read
     in meanwhile (page_cache): copied into where they are, their last pages would otherwise be read
     one file at a time. (Not those the live tree shares, which are replaced.)"""
-    for start in range(0, len(paths), _AHEAD):
-        ahead = paths[start + _AHEAD if start else 0 : start + 2 * _AHEAD]
+    for part, ahead in parts_ahead(paths, _AHEAD):
         read_ahead((target + path for path in ahead if path in have), unshared_only=True)
-        yield from paths[start : start + _AHEAD]
+        yield from part
 
 
 _AHEAD = 256  # files (see `_read_ahead`)
